@@ -1,0 +1,7 @@
+"""Odoo-free voucher logic of ``g2p_payment_files``.
+
+Keys and JWKs, signed payloads (JWT / CWT), QR and Code-128 images, batched PDF
+rendering and a standalone offline verifier (``verify.py``).  Nothing in this
+package imports Odoo; the addon imports it relatively (``from ..vouchers import
+keys``) and the pure test tier imports it as ``g2p_payment_files.vouchers``.
+"""
