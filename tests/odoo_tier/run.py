@@ -1,0 +1,391 @@
+#!/usr/bin/env python3
+"""Odoo tier: install the addons into a fresh database with their tests
+enabled, judge the log strictly, then run the end-to-end tests against a
+copy of that database.
+
+Usage (normally through ``bash setup/test.sh``)::
+
+    python tests/odoo_tier/run.py                       # the five modules
+    python tests/odoo_tier/run.py --modules g2p_registry_base --no-e2e
+
+Odoo 17 is found through ``--odoo-src`` / ``ODOO_SRC`` (a source tree with
+odoo-bin), else ``G2P_ODOO_PYTHON`` or this interpreter when it can import
+odoo 17.  Without one it prints a single "skipped" line and exits 3.
+
+PostgreSQL: ``PGHOST`` (+ ``PGPORT``/``PGUSER``) when set, else a private
+cluster in a temp dir that is always stopped at exit.
+
+Exit codes: 0 passed, 1 failed, 2 usage error, 3 skipped (no Odoo 17).
+"""
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+
+import odoo_log  # noqa: E402
+
+DEFAULT_MODULES = (
+    "g2p_registry_base",
+    "g2p_programs",
+    "g2p_program_documents",
+    "g2p_payment_files",
+    "g2p_payment_simple_mpesa",
+)
+SKIP_RC = 3
+SKIP_HINT = "set ODOO_SRC=/path/to/odoo-17 source tree"
+MAX_PRINTED_LINES = 40
+
+
+class Skip(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------
+# Finding Odoo
+# --------------------------------------------------------------------------
+
+def _release_major(src):
+    """Major version from odoo/release.py without importing Odoo."""
+    text = (Path(src) / "odoo" / "release.py").read_text(encoding="utf-8")
+    m = re.search(r"^version_info\s*=\s*\(\s*(?:'saas~)?(\d+)", text, re.M)
+    return int(m.group(1)) if m else None
+
+
+def find_odoo(odoo_src=None, python=None):
+    """Return (odoo_cmd list, odoo_src or None).  Raise Skip when absent."""
+    python = python or sys.executable
+    if odoo_src:
+        src = Path(odoo_src).resolve()
+        if not (src / "odoo-bin").is_file() or not (src / "odoo/release.py").is_file():
+            raise Skip(f"ODOO_SRC={odoo_src} is not an Odoo source tree (no odoo-bin)")
+        major = _release_major(src)
+        if major != 17:
+            raise Skip(f"ODOO_SRC={odoo_src} is Odoo {major}, not 17")
+        return [python, str(src / "odoo-bin")], src
+    probe = (
+        "import json, os, odoo.release as r; "
+        "print(json.dumps([r.version_info[0], "
+        "os.path.dirname(os.path.dirname(os.path.abspath(r.__file__)))]))"
+    )
+    try:
+        out = subprocess.run(
+            [python, "-c", probe], capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        out = None
+    if not out or out.returncode != 0:
+        raise Skip("no Odoo 17 found")
+    major, parent = json.loads(out.stdout.strip().splitlines()[-1])
+    if major != 17:
+        raise Skip(f"importable odoo is version {major}, not 17")
+    parent = Path(parent)
+    if (parent / "odoo-bin").is_file():
+        return [python, str(parent / "odoo-bin")], parent
+    # An installed (non-source) Odoo: its addons live inside the package.
+    return [python, "-m", "odoo"], None
+
+
+def default_addons_path(odoo_src):
+    parts = []
+    if odoo_src and (Path(odoo_src) / "addons").is_dir():
+        parts.append(str(Path(odoo_src) / "addons"))
+    parts += [str(REPO / "openg2p_base_standin"), str(REPO)]
+    return parts
+
+
+# --------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------
+
+def free_port():
+    """A free TCP port on 127.0.0.1; G2P_PORT_RANGE=lo-hi restricts it."""
+    rng = os.environ.get("G2P_PORT_RANGE")
+    candidates = [0]
+    if rng:
+        lo, hi = (int(x) for x in rng.split("-"))
+        candidates = list(range(lo, hi + 1))
+        secrets.SystemRandom().shuffle(candidates)
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port in G2P_PORT_RANGE={rng}")
+
+
+def new_db_name(tag):
+    prefix = os.environ.get("G2P_DB_PREFIX", "g2p_test_")
+    return f"{prefix}{tag}_{secrets.token_hex(3)}"
+
+
+def _install_signal_handlers():
+    def _raise(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _raise)
+    signal.signal(signal.SIGHUP, _raise)
+
+
+def _print_record(rec):
+    lines = [rec.headline(), *rec.extra]
+    for line in lines[:MAX_PRINTED_LINES]:
+        print(f"    {line}")
+    if len(lines) > MAX_PRINTED_LINES:
+        print(f"    ... ({len(lines) - MAX_PRINTED_LINES} more lines)")
+
+
+# --------------------------------------------------------------------------
+# The Odoo run
+# --------------------------------------------------------------------------
+
+def run_odoo_tests(args, odoo_cmd, target, db, log_path, data_dir):
+    tags = args.test_tags or ",".join(f"/{m}" for m in args.modules)
+    port = free_port()
+    cmd = [
+        *odoo_cmd,
+        f"--addons-path={','.join(args.addons_path)}",
+        *target.odoo_args(),
+        "-d", db,
+        f"--db-filter=^{re.escape(db)}$",
+        "-i", ",".join(args.modules),
+        "--test-enable",
+        f"--test-tags={tags}",
+        "--without-demo=all",
+        "--stop-after-init",
+        f"--http-port={port}",
+        "--http-interface=127.0.0.1",
+        "--max-cron-threads=0",
+        f"--data-dir={data_dir}",
+        "--log-level=info",
+    ]
+    print(f"Odoo tier: installing {','.join(args.modules)} into {db} "
+          f"(log: {log_path})", flush=True)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    start = time.monotonic()
+    with open(log_path, "w", encoding="utf-8") as log:
+        log.write("# " + " ".join(cmd) + "\n")
+        log.flush()
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+            text=True, errors="replace", cwd=str(REPO),
+        )
+        try:
+            for line in proc.stdout:
+                log.write(line)
+                if args.verbose:
+                    sys.stdout.write(line)
+                elif " ERROR " in line or " CRITICAL " in line:
+                    # Live hint; the full record is printed at the end.
+                    sys.stdout.write("  ! " + line)
+                    sys.stdout.flush()
+            rc = proc.wait(timeout=args.timeout)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return rc, time.monotonic() - start
+
+
+def judge(args, target, db, log_path, rc, seconds):
+    text = Path(log_path).read_text(encoding="utf-8", errors="replace")
+    report = odoo_log.analyse(text)
+    problems = report.problems(require_tests=not args.allow_no_tests)
+    if rc != 0:
+        problems.insert(0, f"odoo-bin exited with code {rc}")
+    try:
+        states = target.module_states(db, args.modules)
+    except Exception as exc:  # database missing or half created
+        states = {}
+        problems.append(f"could not read module states: {exc}")
+    not_installed = [m for m in args.modules if states.get(m) != "installed"]
+    if not_installed:
+        problems.append(
+            "not installed: "
+            + ", ".join(f"{m} ({states.get(m, 'unknown')})" for m in not_installed)
+        )
+    print(odoo_log.summary_line(report, seconds), flush=True)
+    if problems:
+        print("Odoo tier FAILED:")
+        for reason in problems:
+            print(f"  - {reason}")
+        for rec in report.bad_records:
+            _print_record(rec)
+        if rc != 0 and not report.bad_records:
+            tail = text.splitlines()[-MAX_PRINTED_LINES:]
+            print("  last log lines:")
+            for line in tail:
+                print(f"    {line}")
+        print(f"  full log: {log_path}")
+    return report, problems, not_installed
+
+
+def run_e2e(args, odoo_cmd, target, db, data_dir, work):
+    env = dict(os.environ)
+    env.update({
+        "G2P_E2E_ODOO_CMD": json.dumps(odoo_cmd),
+        "G2P_E2E_ADDONS_PATH": ",".join(args.addons_path),
+        "G2P_E2E_DB_HOST": target.host,
+        "G2P_E2E_DB_PORT": str(target.port),
+        "G2P_E2E_DB_USER": target.user,
+        "G2P_E2E_TEMPLATE_DB": db,
+        "G2P_E2E_DATA_DIR": str(data_dir),
+        "G2P_E2E_LOG_DIR": str(work / "e2e-logs"),
+    })
+    junit = work / "junit-e2e.xml"
+    paths = [str(HERE / "e2e")]
+    if not args.no_selftest:
+        paths.append(str(HERE / "selftest"))
+    cmd = [
+        sys.executable, "-m", "pytest", *paths, "-p", "no:cacheprovider",
+        f"--junitxml={junit}", "-o", "junit_family=xunit2", *args.pytest_args,
+    ]
+    print("Odoo tier: end-to-end tests: " + " ".join(cmd[3:]), flush=True)
+    rc = subprocess.call(cmd, env=env, cwd=str(REPO))
+    return rc, junit
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--modules", default=",".join(DEFAULT_MODULES),
+                   help="comma-separated modules to install and test")
+    p.add_argument("--test-tags", default=None,
+                   help="Odoo --test-tags (default: /<module> for each module)")
+    p.add_argument("--odoo-src", default=os.environ.get("ODOO_SRC") or None)
+    p.add_argument("--odoo-cmd", default=None,
+                   help="JSON list overriding the Odoo command (python + odoo-bin)")
+    p.add_argument("--addons-path", default=None,
+                   help="comma-separated addons path (default: Odoo's addons, "
+                        "openg2p_base_standin, the repo)")
+    p.add_argument("--extra-addons-path", action="append", default=[],
+                   help="extra addons directory (repeatable)")
+    p.add_argument("--template-db", default=None,
+                   help="start from a copy of this database instead of an empty one")
+    p.add_argument("--allow-no-tests", action="store_true",
+                   help="do not fail when Odoo ran zero tests")
+    p.add_argument("--no-e2e", action="store_true", help="skip tests/odoo_tier/e2e")
+    p.add_argument("--no-selftest", action="store_true",
+                   help="skip the runner self-test (tests/odoo_tier/selftest)")
+    p.add_argument("--keep-db", action="store_true",
+                   help="keep the databases on an external server")
+    p.add_argument("--work-dir", default=str(REPO / ".work"),
+                   help="where logs and the Odoo data dir go (default: .work/)")
+    p.add_argument("--result-json", default=None,
+                   help="write counts for setup/test.sh's summary here")
+    p.add_argument("--timeout", type=int, default=int(os.environ.get(
+        "G2P_ODOO_TIMEOUT", "3000")), help="seconds allowed for the Odoo run")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="stream the whole Odoo log to stdout")
+    p.add_argument("pytest_args", nargs="*",
+                   help="extra arguments for the e2e pytest run (after --)")
+    args = p.parse_args(argv)
+    args.modules = [m.strip() for m in args.modules.split(",") if m.strip()]
+    return args
+
+
+def write_result(path, **data):
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    _install_signal_handlers()
+    try:
+        if args.odoo_cmd:
+            odoo_cmd, odoo_src = json.loads(args.odoo_cmd), args.odoo_src
+        else:
+            odoo_cmd, odoo_src = find_odoo(
+                args.odoo_src, os.environ.get("G2P_ODOO_PYTHON") or None
+            )
+    except Skip as why:
+        print(f"Odoo tier skipped: {why} ({SKIP_HINT})")
+        write_result(args.result_json, status="skipped", reason=str(why))
+        return SKIP_RC
+
+    # Imported late: the skip path must work without psycopg2.
+    import pg  # noqa: PLC0415
+
+    args.addons_path = (
+        [p for p in args.addons_path.split(",") if p]
+        if args.addons_path else default_addons_path(odoo_src)
+    ) + [str(Path(p).resolve()) for p in args.extra_addons_path]
+
+    work = Path(args.work_dir).resolve()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    work.mkdir(parents=True, exist_ok=True)
+    data_dir = work / "odoo-data"
+    log_path = work / f"odoo-tier-{stamp}-{secrets.token_hex(2)}.log"
+
+    cluster = None
+    target = pg.external_target()
+    created = []
+    result = {"status": "failed", "odoo": {}, "e2e": None}
+    try:
+        if target is None:
+            cluster = pg.PrivateCluster()
+            target = cluster.start()
+            print(f"Odoo tier: private PostgreSQL cluster at {target.host}", flush=True)
+        pg.wait_ready(target)
+        db = new_db_name("tier")
+        if args.template_db:
+            target.create_db(db, template=args.template_db)
+            src_store = data_dir / "filestore" / args.template_db
+            if src_store.is_dir():
+                shutil.copytree(src_store, data_dir / "filestore" / db)
+        created.append(db)
+        rc, seconds = run_odoo_tests(args, odoo_cmd, target, db, log_path, data_dir)
+        report, problems, not_installed = judge(args, target, db, log_path, rc, seconds)
+        result["odoo"] = {
+            "tests": report.tests, "failed": report.failed, "errors": report.errors,
+            "seconds": round(seconds, 1), "log": str(log_path),
+            "problems": problems,
+        }
+        ok = not problems
+        if not args.no_e2e:
+            if not_installed:
+                print("Odoo tier: end-to-end tests not run (modules not installed)")
+                ok = False
+            else:
+                e2e_rc, junit = run_e2e(args, odoo_cmd, target, db, data_dir, work)
+                result["e2e"] = {"rc": e2e_rc, "junit": str(junit)}
+                if e2e_rc != 0:
+                    print(f"Odoo tier: end-to-end tests FAILED (pytest exit {e2e_rc})")
+                    ok = False
+        result["status"] = "passed" if ok else "failed"
+        return 0 if ok else 1
+    except KeyboardInterrupt:
+        print("Odoo tier: interrupted")
+        return 130
+    finally:
+        write_result(args.result_json, **result)
+        if cluster is not None:
+            cluster.stop()
+        elif not args.keep_db:
+            for name in created:
+                try:
+                    target.drop_db(name)
+                except Exception as exc:  # best effort; report and go on
+                    print(f"Odoo tier: could not drop {name}: {exc}")
+        if not args.keep_db:
+            for name in created:
+                shutil.rmtree(data_dir / "filestore" / name, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
