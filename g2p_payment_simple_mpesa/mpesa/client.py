@@ -53,6 +53,23 @@ class Outcome:
     systemic: bool = False
 
 
+class _Secret:
+    """Holds a secret; its repr never shows it (locals dumps, vars(), debuggers)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value):
+        self._value = value
+
+    def reveal(self):
+        return self._value
+
+    def __repr__(self):
+        return "'********'"
+
+    __str__ = __repr__
+
+
 def _jwt_exp(token):
     """``exp`` claim of a JWT, read without verifying (we are not the audience)."""
     try:
@@ -139,7 +156,7 @@ class SimpleMpesaClient:
         self.auth_url = auth_url
         self.payment_url = payment_url
         self.username = username
-        self.__password = password
+        self._password = _Secret(password)
         if isinstance(timeout, tuple | list):
             self.timeout = (float(timeout[0]), float(timeout[1]))
         else:
@@ -192,7 +209,7 @@ class SimpleMpesaClient:
         try:
             response = self.session.post(
                 self.auth_url,
-                data={"email": self.username, "password": self.__password},
+                data={"email": self.username, "password": self._password.reveal()},
                 headers=FORM,
                 timeout=self.timeout,
             )
