@@ -1,0 +1,1 @@
+from . import g2p_program, storage_backend, storage_file

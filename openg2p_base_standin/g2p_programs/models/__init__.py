@@ -1,0 +1,15 @@
+from . import (
+    base_programs_manager,
+    const,
+    g2p_base_program_payment_manager,
+    g2p_cycle,
+    g2p_entitlement,
+    g2p_manager_mixin,
+    g2p_manager_source_mixin,
+    g2p_payment,
+    g2p_payment_batch,
+    g2p_payment_batch_tag,
+    g2p_program,
+    g2p_program_payment_manager,
+    g2p_program_payment_manager_default,
+)

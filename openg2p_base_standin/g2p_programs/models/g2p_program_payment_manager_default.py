@@ -1,0 +1,234 @@
+import logging
+from uuid import uuid4
+
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.osv import expression
+
+from .const import DEFAULT_MAX_BATCH_SIZE
+
+_logger = logging.getLogger(__name__)
+
+
+class G2PProgramPaymentManagerDefault(models.Model):
+    _name = "g2p.program.payment.manager.default"
+    _inherit = ["g2p.base.program.payment.manager", "g2p.manager.source.mixin"]
+    _description = "Default Payment Manager"
+
+    currency_id = fields.Many2one(
+        "res.currency", related="program_id.currency_id", readonly=True
+    )
+    create_batch = fields.Boolean("Automatically Create Batch")
+    batch_tag_ids = fields.Many2many(
+        "g2p.payment.batch.tag",
+        "g2p_pay_batch_tag_pay_manager_def",
+        string="Batch Tags",
+    )
+
+    # ------------------------------------------------------------------ config
+    @api.onchange("create_batch")
+    def _onchange_create_batch(self):
+        if self.create_batch and not self.batch_tag_ids:
+            self.batch_tag_ids = [Command.create(self._default_batch_tag_vals())]
+
+    def _default_batch_tag_vals(self):
+        return {
+            "name": _("Default %(program)s", program=self.program_id.name or ""),
+            "order": 1,
+            "domain": "[]",
+            "max_batch_size": DEFAULT_MAX_BATCH_SIZE,
+        }
+
+    @api.constrains("create_batch", "batch_tag_ids")
+    def _check_batch_tag_ids(self):
+        for manager in self.filtered("create_batch"):
+            manager._get_sorted_batch_tags(error_class=ValidationError)
+
+    def _get_sorted_batch_tags(self, error_class=UserError):
+        """Tags in batching order; the last one must catch everything."""
+        self.ensure_one()
+        tags = self.batch_tag_ids.sorted(lambda t: (t.order, t.id))
+        if not tags:
+            raise error_class(
+                _(
+                    "Payment manager %(manager)s creates batches but has no batch "
+                    "tags. Add at least one tag; the last one must have the "
+                    "domain [].",
+                    manager=self.name,
+                )
+            )
+        if tags[-1]._get_domain():
+            raise error_class(
+                _(
+                    "Payment manager %(manager)s: the last batch tag %(tag)s has "
+                    "the domain %(domain)s, so some entitlements would never be "
+                    "batched. Set its domain to [] or add a catch-all tag with "
+                    "a higher order.",
+                    manager=self.name,
+                    tag=tags[-1].name,
+                    domain=tags[-1].domain,
+                )
+            )
+        return tags
+
+    # ---------------------------------------------------------------- prepare
+    def prepare_payments(self, cycle, entitlements=None):
+        self.ensure_one()
+        if entitlements is None:
+            entitlements = cycle.entitlement_ids
+        entitlements = entitlements.filtered(lambda e: e.state == "approved")
+        if not entitlements:
+            return self._client_notification(
+                _("Cycle %(cycle)s has no approved entitlements.", cycle=cycle.name),
+                kind="danger",
+            )
+        payments, _batches = self._prepare_payments(cycle, entitlements)
+        if not payments:
+            return self._client_notification(
+                _(
+                    "No new payments: every approved entitlement of cycle "
+                    "%(cycle)s already has a payment that has not failed.",
+                    cycle=cycle.name,
+                ),
+                kind="warning",
+            )
+        return self._client_notification(
+            _(
+                "%(count)s payments issued for cycle %(cycle)s.",
+                count=len(payments),
+                cycle=cycle.name,
+            ),
+            kind="success",
+        )
+
+    def _entitlements_to_pay(self, entitlements):
+        """Approved entitlements with no payment, or only failed ones."""
+        # Read all payment statuses in one query instead of per entitlement.
+        entitlements.mapped("payment_ids.status")
+        return entitlements.filtered(
+            lambda e: (
+                e.state == "approved"
+                and all(p.status == "failed" for p in e.payment_ids)
+            )
+        )
+
+    def _get_account_number(self, entitlement):
+        """Account number snapshot stored on the payment (first bank account)."""
+        return entitlement.partner_id.bank_ids[:1].acc_number or False
+
+    def _payment_vals(self, entitlement):
+        return {
+            "name": str(uuid4()),
+            "entitlement_id": entitlement.id,
+            "cycle_id": entitlement.cycle_id.id,
+            "amount_issued": entitlement.initial_amount,
+            "payment_fee": entitlement.transfer_fee,
+            "state": "issued",
+            "account_number": self._get_account_number(entitlement),
+        }
+
+    def _split_by_tags(self, entitlements):
+        """[(tag, [entitlement chunk, ...]), ...] following the tag order."""
+        self.ensure_one()
+        Entitlement = self.env["g2p.entitlement"]
+        remaining = entitlements.sorted("id")
+        result = []
+        for tag in self._get_sorted_batch_tags():
+            domain = tag._get_domain()
+            if domain:
+                tagged = Entitlement.search(
+                    expression.AND([[("id", "in", remaining.ids)], domain]), order="id"
+                )
+            else:
+                tagged = remaining
+            remaining -= tagged
+            size = tag.max_batch_size or DEFAULT_MAX_BATCH_SIZE
+            chunks = [tagged[i : i + size] for i in range(0, len(tagged), size)]
+            result.append((tag, chunks))
+        return result
+
+    def _prepare_payments(self, cycle, entitlements):
+        """Issue one payment per payable entitlement, batched per tag.
+
+        Returns ``(payments, batches)`` as recordsets (empty when nothing new).
+        """
+        self.ensure_one()
+        Payment = self.env["g2p.payment"]
+        Batch = self.env["g2p.payment.batch"]
+        entitlements = self._entitlements_to_pay(entitlements)
+        if not entitlements:
+            return Payment, Batch
+        # Prefetch beneficiaries' bank accounts for the account snapshot.
+        entitlements.mapped("partner_id.bank_ids.acc_number")
+
+        if not self.create_batch:
+            payments = Payment.create([self._payment_vals(e) for e in entitlements])
+            return payments, Batch
+
+        plan = [
+            (tag, chunk)
+            for tag, chunks in self._split_by_tags(entitlements)
+            for chunk in chunks
+        ]
+        now = fields.Datetime.now()
+        batches = Batch.create(
+            [
+                {
+                    "name": str(uuid4()),
+                    "cycle_id": cycle.id,
+                    "stats_datetime": now,
+                    "tag_id": tag.id,
+                }
+                for tag, _chunk in plan
+            ]
+        )
+        payment_vals = []
+        for batch, (_tag, chunk) in zip(batches, plan, strict=True):
+            for entitlement in chunk:
+                payment_vals.append(
+                    dict(self._payment_vals(entitlement), batch_id=batch.id)
+                )
+        payments = Payment.create(payment_vals)
+        # Batch membership is a many2many upstream; fill it from batch_id.
+        by_batch = {}
+        for payment in payments:
+            by_batch.setdefault(payment.batch_id.id, []).append(payment.id)
+        for batch in batches:
+            batch.payment_ids = [Command.set(by_batch.get(batch.id, []))]
+        _logger.info(
+            "Payment manager %s issued %s payments in %s batches for cycle %s",
+            self.id,
+            len(payments),
+            len(batches),
+            cycle.id,
+        )
+        return payments, batches
+
+    # ------------------------------------------------------------------- send
+    def send_payments(self, batches):
+        self.ensure_one()
+        return self._send_payments(batches)
+
+    def _send_payments(self, batches):
+        """The default manager has no payment channel: it only reports."""
+        if not batches:
+            return self._client_notification(
+                _("No payment batches to process."), kind="warning", sticky=True
+            )
+        payments = batches.mapped("payment_ids").filtered(lambda p: p.state == "issued")
+        return self._client_notification(
+            _(
+                "%(payments)s issued payments in %(batches)s batches are ready. "
+                "The default payment manager has no payment channel; hand the "
+                "batches to the payer or use a payment manager that sends them.",
+                payments=len(payments),
+                batches=len(batches),
+            ),
+            kind="info",
+            sticky=True,
+        )
+
+    def validate_accounts(self, entitlements):
+        """Entitlements whose beneficiary has no bank account to pay into."""
+        entitlements.mapped("partner_id.bank_ids")
+        return entitlements.filtered(lambda e: not e.partner_id.bank_ids)
