@@ -1,0 +1,31 @@
+{
+    "name": "OpenG2P Program Payment: Simple Mpesa Payment Manager",
+    "summary": "Disburse program payments through a simple-mpesa agent account, "
+    "from a scheduled job, without ever paying anyone twice.",
+    "category": "G2P",
+    "version": "17.0.1.0.0",
+    "sequence": 1,
+    "author": "OpenG2P reimplementation",
+    "website": "https://openg2p.org",
+    "license": "LGPL-3",
+    "depends": [
+        "base",
+        "mail",
+        "g2p_registry_base",
+        "g2p_programs",
+    ],
+    "external_dependencies": {"python": ["requests"]},
+    "data": [
+        "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
+        "views/payment_mpesa_attempt_views.xml",
+        "views/payment_manager_views.xml",
+        "views/payment_views.xml",
+        "views/payment_batch_views.xml",
+        "wizard/mpesa_reconcile_wizard_views.xml",
+    ],
+    "demo": [],
+    "application": True,
+    "installable": True,
+    "auto_install": False,
+}

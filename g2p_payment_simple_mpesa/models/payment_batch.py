@@ -1,0 +1,101 @@
+from odoo import api, fields, models
+
+from ..mpesa import const
+
+DISPATCH_STATE_SELECTION = [
+    ("draft", "Draft"),
+    ("due", "Due"),
+    ("in_progress", "In progress"),
+    ("done", "Done"),
+    ("needs_attention", "Needs attention"),
+]
+
+
+class G2PPaymentBatch(models.Model):
+    _inherit = "g2p.payment.batch"
+
+    mpesa_manager_id = fields.Many2one(
+        "g2p.program.payment.manager.simple.mpesa",
+        "Mpesa Manager",
+        index=True,
+        readonly=True,
+        copy=False,
+        ondelete="restrict",
+    )
+    mpesa_due = fields.Boolean(
+        "Due for Disbursement",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="Set when an officer sends the batch (or automatically when the manager "
+        "auto-disburses); the scheduled job then pays it.",
+    )
+    mpesa_due_since = fields.Datetime(readonly=True, copy=False)
+    mpesa_dispatch_state = fields.Selection(
+        DISPATCH_STATE_SELECTION, "Dispatch State", compute="_compute_mpesa_figures"
+    )
+    mpesa_queued_count = fields.Integer("Queued", compute="_compute_mpesa_figures")
+    mpesa_paid_count = fields.Integer("Paid", compute="_compute_mpesa_figures")
+    mpesa_failed_count = fields.Integer("Failed", compute="_compute_mpesa_figures")
+    mpesa_in_doubt_count = fields.Integer("In doubt", compute="_compute_mpesa_figures")
+
+    # Not stored on purpose: payments of one batch are updated one by one by the
+    # dispatcher, and a stored aggregate would make every update rewrite (and
+    # row-lock) the batch.
+    @api.depends("payment_ids.mpesa_state", "mpesa_due", "batch_has_started")
+    def _compute_mpesa_figures(self):
+        for batch in self:
+            states = batch.payment_ids.mapped("mpesa_state")
+            counts = {s: states.count(s) for s in const.STATES}
+            batch.mpesa_queued_count = counts[const.QUEUED] + counts[const.SENDING]
+            batch.mpesa_paid_count = counts[const.PAID]
+            batch.mpesa_failed_count = counts[const.FAILED]
+            batch.mpesa_in_doubt_count = counts[const.IN_DOUBT]
+            batch.mpesa_dispatch_state = batch._mpesa_dispatch_state_from(counts)
+
+    def _mpesa_dispatch_state_from(self, counts):
+        self.ensure_one()
+        total = sum(counts.values())
+        final = counts[const.PAID] + counts[const.FAILED]
+        if counts[const.IN_DOUBT]:
+            return "needs_attention"
+        if total and final == total:
+            return "needs_attention" if counts[const.FAILED] else "done"
+        if self.batch_has_started or counts[const.SENDING]:
+            return "in_progress"
+        return "due" if self.mpesa_due else "draft"
+
+    def _mpesa_refresh_figures(self):
+        """Keep the base flags and statistics consistent with the payments' states."""
+        for batch in self:
+            payments = batch.payment_ids
+            paid = payments.filtered(lambda p: p.mpesa_state == const.PAID)
+            failed = payments.filtered(lambda p: p.mpesa_state == const.FAILED)
+            sent = payments.filtered(
+                lambda p: p.mpesa_state in (const.PAID, const.SENDING, const.IN_DOUBT)
+            )
+            issued = payments.filtered(lambda p: p.mpesa_state)
+            vals = {
+                "batch_has_completed": bool(payments)
+                and all(p.mpesa_state in const.FINAL_STATES for p in payments),
+            }
+            if sent or paid or failed:
+                vals["batch_has_started"] = True
+            # OpenG2P stores these figures, the stand-in computes them: write
+            # them only where they are plain stored fields.
+            if (
+                self._fields["stats_paid_transactions"].store
+                and not self._fields["stats_paid_transactions"].compute
+            ):
+                vals.update(
+                    stats_issued_transactions=len(issued),
+                    stats_issued_amount=sum(issued.mapped("amount_issued")),
+                    stats_sent_transactions=len(sent),
+                    stats_sent_amount=sum(sent.mapped("amount_issued")),
+                    stats_paid_transactions=len(paid),
+                    stats_paid_amount=sum(paid.mapped("amount_paid")),
+                    stats_failed_transactions=len(failed),
+                    stats_failed_amount=sum(failed.mapped("amount_issued")),
+                )
+            vals["stats_datetime"] = fields.Datetime.now()
+            batch.write(vals)

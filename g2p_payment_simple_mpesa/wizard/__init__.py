@@ -1,0 +1,1 @@
+from . import mpesa_reconcile_wizard
