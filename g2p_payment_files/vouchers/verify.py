@@ -44,8 +44,11 @@ class VerificationError(VoucherError):
 
 
 # Kept here (not imported from const.py) so this file stands alone.
-_COSE_ALGS = {-7: "ES256", -8: "EdDSA", -257: "RS256"}
-_KTY_FOR_ALG = {"RS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
+# "Ed25519" (JOSE) and -19 (COSE) are RFC 9864's fully specified names for
+# what "EdDSA" / -8 mean with an Ed25519 key; accept both spellings.
+_COSE_ALGS = {-7: "ES256", -8: "EdDSA", -19: "Ed25519", -257: "RS256"}
+_KTY_FOR_ALG = {"RS256": "RSA", "ES256": "EC", "EdDSA": "OKP", "Ed25519": "OKP"}
+_ALG_ALIASES = {"Ed25519": "EdDSA"}
 _CWT_CLAIM_NAMES = {
     1: "iss",
     2: "sub",
@@ -128,7 +131,8 @@ def verify_signature(jwk, alg, signature, signed):
     """Check ``signature`` over ``signed`` with the JWK; raw r||s for ES256."""
     if alg not in _KTY_FOR_ALG:
         raise VerificationError("unsupported or unsafe algorithm %r" % alg)
-    if jwk.get("kty") != _KTY_FOR_ALG[alg] or jwk.get("alg", alg) != alg:
+    key_alg = _ALG_ALIASES.get(jwk.get("alg", alg), jwk.get("alg", alg))
+    if jwk.get("kty") != _KTY_FOR_ALG[alg] or key_alg != _ALG_ALIASES.get(alg, alg):
         # Refuse algorithm confusion: the header must match the published key.
         raise VerificationError(
             "algorithm %r does not match key %r" % (alg, jwk.get("kid"))
