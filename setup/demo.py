@@ -1,0 +1,569 @@
+#!/usr/bin/env python3
+"""The demo, in one command (normally through ``bash setup/demo.sh``).
+
+Starts PostgreSQL (a private cluster under ``.work/demo/`` unless PGHOST is
+set), creates database ``g2p_demo`` with the stand-in base, both addons and
+the OCA ``fastapi`` addon, starts the bundled simple-mpesa gateway simulator
+and Odoo, loads the demo data once, prints where to go, and waits.  Ctrl-C
+stops everything; the next start reuses the database.
+
+Settings (environment, all optional)::
+
+    ODOO_SRC              Odoo 17 source tree (else an importable odoo 17)
+    DEMO_ODOO_PORT        8069        DEMO_SIMULATOR_PORT   6700
+    DEMO_DB               g2p_demo    DEMO_WORK_DIR         .work/demo
+    DEMO_PG_PORT          55469       (port number of the private cluster's socket)
+    DEMO_HTTP_INTERFACE   127.0.0.1   (0.0.0.0 to reach the demo from elsewhere)
+    PGHOST/PGPORT/PGUSER  use this PostgreSQL server instead of a private cluster
+"""
+
+import argparse
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests" / "odoo_tier"))
+sys.path.insert(0, str(HERE))
+
+import demo_data  # noqa: E402
+import run as odoo_tier  # noqa: E402  (finding Odoo is shared with the test runner)
+
+MODULES = ("fastapi", "g2p_payment_files", "g2p_payment_simple_mpesa")
+ADMIN_LOGIN = ADMIN_PASSWORD = "admin"
+MARKER_PARAM = demo_data.MARKER_PARAM
+LOG_TAIL = 25
+
+
+class DemoError(Exception):
+    """Something the user must fix; printed as one line, no traceback."""
+
+
+def say(text):
+    print(f"demo: {text}", flush=True)
+
+
+@contextmanager
+def step(title, timings):
+    say(f"{title} ...")
+    start = time.monotonic()
+    yield
+    seconds = time.monotonic() - start
+    timings.append((title, seconds))
+    say(f"{title}: done in {seconds:.1f} s")
+
+
+def settings():
+    env = os.environ
+    work = Path(env.get("DEMO_WORK_DIR") or REPO / ".work" / "demo").resolve()
+    return argparse.Namespace(
+        odoo_port=int(env.get("DEMO_ODOO_PORT") or 8069),
+        sim_port=int(env.get("DEMO_SIMULATOR_PORT") or 6700),
+        db=env.get("DEMO_DB") or "g2p_demo",
+        work=work,
+        pg_port=int(env.get("DEMO_PG_PORT") or 55469),
+        interface=env.get("DEMO_HTTP_INTERFACE") or "127.0.0.1",
+        odoo_src=env.get("ODOO_SRC") or None,
+    )
+
+
+# --------------------------------------------------------------------------
+# Pre-flight: one clear line for what is missing
+# --------------------------------------------------------------------------
+
+
+def port_taken(port, interface):
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((interface, port))
+        except OSError:
+            return True
+    return False
+
+
+def preflight(cfg):
+    try:
+        odoo_cmd, odoo_src = odoo_tier.find_odoo(
+            cfg.odoo_src, os.environ.get("G2P_ODOO_PYTHON") or None
+        )
+    except odoo_tier.Skip as why:
+        raise DemoError(
+            f"no Odoo 17 found ({why}): set ODOO_SRC=/path/to/odoo-17 "
+            "(a checkout of Odoo's 17.0 branch)"
+        ) from None
+    try:
+        import psycopg2  # noqa: F401, PLC0415
+    except ImportError:
+        raise DemoError(
+            f"{sys.executable} cannot import psycopg2: run the demo with the Python "
+            "that runs Odoo (G2P_ODOO_PYTHON=...), or pip install -r "
+            "$ODOO_SRC/requirements.txt"
+        ) from None
+    if not shutil.which("wkhtmltopdf"):
+        raise DemoError(
+            "wkhtmltopdf missing: vouchers are rendered to PDF with it "
+            "(Debian/Ubuntu: apt-get install wkhtmltopdf)"
+        )
+    for port, name, var in (
+        (cfg.odoo_port, "Odoo", "DEMO_ODOO_PORT"),
+        (cfg.sim_port, "the Mpesa simulator", "DEMO_SIMULATOR_PORT"),
+    ):
+        if port_taken(port, cfg.interface if name == "Odoo" else "127.0.0.1"):
+            raise DemoError(
+                f"port {port} is taken (wanted for {name}): stop what uses it, "
+                f"or choose another with {var}=..."
+            )
+    return odoo_cmd, odoo_src
+
+
+# --------------------------------------------------------------------------
+# PostgreSQL: a private cluster that survives restarts, or PGHOST
+# --------------------------------------------------------------------------
+
+
+class DemoCluster:
+    """A persistent cluster in ``<work>/pg``: socket only, trust auth.
+
+    Reuses the helpers of the test runner's throw-away cluster, but keeps its
+    data between runs so the second start reuses the database.
+    """
+
+    def __init__(self, root, port):
+        import pg  # noqa: PLC0415  (needs psycopg2; checked in preflight)
+
+        self.pg = pg
+        self.root = Path(root)
+        self.helper = pg.PrivateCluster(port=port)
+        self.helper.tmp = str(self.root)  # the helper keeps data and socket here
+        self.port = port
+        self.started_here = False
+
+    @property
+    def datadir(self):
+        return self.root / "data"
+
+    def _run(self, *args):
+        return self.helper._run(list(args))
+
+    def _running(self):
+        try:
+            self._run("pg_ctl", "-D", str(self.datadir), "status")
+        except subprocess.CalledProcessError:
+            return False
+        return True
+
+    def start(self):
+        pg = self.pg
+        created = False
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self.helper.as_postgres:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.root, pw.pw_uid, pw.pw_gid)
+        os.chmod(self.root, 0o755)
+        if not (self.datadir / "PG_VERSION").is_file():
+            self._run(
+                "initdb",
+                "-D",
+                str(self.datadir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+            )
+            created = True
+        if not self._running():
+            opts = (
+                f"-k {self.root} -p {self.port} -c listen_addresses='' "
+                "-c max_connections=100"
+            )
+            try:
+                self._run(
+                    "pg_ctl",
+                    "-D",
+                    str(self.datadir),
+                    "-o",
+                    opts,
+                    "-l",
+                    str(self.root / "server.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                )
+            except subprocess.CalledProcessError as exc:
+                tail = _tail(self.root / "server.log", 5)
+                raise DemoError(
+                    f"PostgreSQL did not start ({exc.stdout.strip()[-200:]}); "
+                    f"log {self.root / 'server.log'}: {tail}"
+                ) from None
+            self.started_here = True
+        admin = pg.PgTarget(host=str(self.root), port=self.port, user="postgres")
+        pg.wait_ready(admin)
+        if created:
+            with admin.connect() as conn, conn.cursor() as cr:
+                cr.execute(f'CREATE ROLE "{pg.ODOO_ROLE}" LOGIN SUPERUSER')
+            conn.close()
+        return pg.PgTarget(host=str(self.root), port=self.port, user=pg.ODOO_ROLE)
+
+    def stop(self):
+        if not self.started_here:
+            return
+        try:
+            self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
+        except subprocess.CalledProcessError:
+            self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "stop")
+        self.started_here = False
+
+
+def db_state(target, db):
+    """'missing', 'bare' (modules not all installed), 'installed' or 'loaded'."""
+    with target.connect() as conn, conn.cursor() as cr:
+        cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,))
+        exists = cr.fetchone()
+    conn.close()
+    if not exists:
+        return "missing"
+    try:
+        states = target.module_states(db, MODULES)
+    except Exception:  # a half-created database has no ir_module_module yet
+        return "bare"
+    if any(states.get(m) != "installed" for m in MODULES):
+        return "bare"
+    conn = target.connect(db)
+    try:
+        with conn.cursor() as cr:
+            cr.execute(
+                "SELECT 1 FROM ir_config_parameter WHERE key = %s", (MARKER_PARAM,)
+            )
+            loaded = cr.fetchone()
+    finally:
+        conn.close()
+    return "loaded" if loaded else "installed"
+
+
+# --------------------------------------------------------------------------
+# Processes
+# --------------------------------------------------------------------------
+
+
+def _tail(path, n=LOG_TAIL):
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(lines[-n:])
+
+
+class Proc:
+    """A child in its own session, so Ctrl-C reaches only the launcher."""
+
+    def __init__(self, name, cmd, log_path, env=None):
+        self.name = name
+        self.log_path = Path(log_path)
+        self.log = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115
+        self.log.write(f"\n# {time.strftime('%F %T')} " + " ".join(cmd) + "\n")
+        self.log.flush()
+        self.popen = subprocess.Popen(
+            cmd,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=str(REPO),
+            env=env,
+            start_new_session=True,
+        )
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def stop(self, grace=20):
+        if self.alive():
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self.log.close()
+
+
+def wait_http(url, proc, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise DemoError(
+                f"{what} exited with code {proc.popen.returncode}; last lines of "
+                f"{proc.log_path}:\n{_tail(proc.log_path)}"
+            )
+        try:
+            with demo_data._OPENER.open(url, timeout=5) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise DemoError(
+        f"{what} did not answer {url} within {timeout} s; see {proc.log_path}"
+    )
+
+
+def odoo_base_args(cfg, target, addons_path):
+    return [
+        f"--addons-path={','.join(addons_path)}",
+        *target.odoo_args(),
+        "-d",
+        cfg.db,
+        f"--db-filter=^{cfg.db}$",
+        f"--data-dir={cfg.work / 'odoo-data'}",
+        "--without-demo=all",
+    ]
+
+
+def install(cfg, odoo_cmd, base_args, modules, mode="-i"):
+    log = cfg.work / "odoo-install.log"
+    cmd = [
+        *odoo_cmd,
+        *base_args,
+        mode,
+        ",".join(modules),
+        "--stop-after-init",
+        "--http-port",
+        str(cfg.odoo_port),
+        "--http-interface=127.0.0.1",
+        "--max-cron-threads=0",
+        "--log-level=warn",
+    ]
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write("\n# " + " ".join(cmd) + "\n")
+        fh.flush()
+        child = subprocess.Popen(
+            cmd,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            cwd=str(REPO),
+            start_new_session=True,
+        )
+        try:
+            rc = child.wait()
+        finally:
+            if child.poll() is None:  # interrupted: do not leave it installing
+                child.terminate()
+                child.wait()
+    if rc != 0:
+        raise DemoError(
+            f"installing {','.join(modules)} failed (exit {rc}); "
+            f"last lines of {log}:\n{_tail(log)}"
+        )
+
+
+def banner(cfg, host, jwks_path, counts):
+    base = f"http://{host}:{cfg.odoo_port}"
+    sim = f"http://127.0.0.1:{cfg.sim_port}"
+    lines = [
+        "",
+        "=" * 72,
+        " OpenG2P payments demo is running",
+        f"   Backend    {base}/web",
+        f"   Login      {ADMIN_LOGIN} / password {ADMIN_PASSWORD}",
+        f"   JWKS       {base}{jwks_path}",
+        f"   Simulator  {sim}/api   (balances: {sim}/_sim/state)",
+        f"   Logs       {cfg.work / 'odoo.log'}, {cfg.work / 'simulator.log'}",
+        f"   Data       {counts}",
+        "",
+        " What to click:",
+        *[f"   {i}. {text}" for i, text in enumerate(demo_data.WHAT_TO_CLICK, 1)],
+        "",
+        " Verify a downloaded voucher's QR code offline against the JWKS:",
+        "   pdftoppm -r 200 -png voucher.pdf voucher",
+        "   zbarimg --raw -q -Sdisable -Sqrcode.enable voucher-1.png \\",
+        "     | python g2p_payment_files/vouchers/verify.py \\",
+        f"         --jwks {base}{jwks_path} -",
+        "",
+        f" Ctrl-C stops everything; the next start reuses database {cfg.db}.",
+        "=" * 72,
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+# --------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------
+
+
+def _raise_interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Start the demo (PostgreSQL, Mpesa simulator, Odoo).",
+        epilog="Settings come from the environment; see the module docstring.",
+    )
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="drop the demo database first and load everything anew",
+    )
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="update the addons (-u) before starting, after a code change",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="start, check the JWKS and the simulator, then stop (CI)",
+    )
+    args = parser.parse_args(argv)
+    cfg = settings()
+    timings = []
+    procs = []
+    cluster = None
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGHUP, _raise_interrupt)
+    t0 = time.monotonic()
+    try:
+        odoo_cmd, odoo_src = preflight(cfg)
+        cfg.work.mkdir(parents=True, exist_ok=True)
+        addons_path = odoo_tier.default_addons_path(odoo_src)
+
+        import pg  # noqa: PLC0415
+
+        target = pg.external_target()
+        with step("PostgreSQL", timings):
+            if target is None:
+                cluster = DemoCluster(cfg.work / "pg", cfg.pg_port)
+                target = cluster.start()
+                say(f"private cluster in {cluster.root} (socket only)")
+            else:
+                pg.wait_ready(target)
+                say(f"using the server at PGHOST={target.host}")
+            if args.reset:
+                target.drop_db(cfg.db)
+                shutil.rmtree(
+                    cfg.work / "odoo-data" / "filestore" / cfg.db, ignore_errors=True
+                )
+                say(f"dropped database {cfg.db}")
+            state = db_state(target, cfg.db)
+        base_args = odoo_base_args(cfg, target, addons_path)
+
+        if state in ("missing", "bare"):
+            with step(
+                f"creating {cfg.db} and installing {', '.join(MODULES)} "
+                "(a few minutes the first time)",
+                timings,
+            ):
+                install(cfg, odoo_cmd, base_args, MODULES)
+            state = "installed"
+        elif args.update:
+            with step("updating the addons", timings):
+                install(
+                    cfg,
+                    odoo_cmd,
+                    base_args,
+                    ("g2p_payment_files", "g2p_payment_simple_mpesa"),
+                    mode="-u",
+                )
+        else:
+            say(
+                f"reusing database {cfg.db} (demo data already loaded)"
+                if state == "loaded"
+                else f"reusing database {cfg.db}"
+            )
+
+        sim_url = f"http://127.0.0.1:{cfg.sim_port}"
+        with step("Mpesa simulator", timings):
+            sim = Proc(
+                "simulator",
+                [
+                    sys.executable,
+                    str(HERE / "demo_data.py"),
+                    "simulator",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(cfg.sim_port),
+                ],
+                cfg.work / "simulator.log",
+            )
+            procs.append(sim)
+            wait_http(f"{sim_url}/_sim/state", sim, 30, "the Mpesa simulator")
+
+        with step("Odoo", timings):
+            odoo = Proc(
+                "odoo",
+                [
+                    *odoo_cmd,
+                    *base_args,
+                    "--http-port",
+                    str(cfg.odoo_port),
+                    f"--http-interface={cfg.interface}",
+                    "--workers=0",
+                    "--max-cron-threads=1",
+                    "--log-level=info",
+                ],
+                cfg.work / "odoo.log",
+                env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            )
+            procs.insert(0, odoo)
+            url = f"http://127.0.0.1:{cfg.odoo_port}"
+            wait_http(f"{url}/web/health", odoo, 300, "Odoo")
+
+        rpc = demo_data.JsonRpc(url, cfg.db, ADMIN_LOGIN, ADMIN_PASSWORD)
+        if state != "loaded":
+            with step("loading demo data", timings):
+                demo_data.load(rpc.call, simulator_url=sim_url)
+        counts = demo_data.summary(rpc.call)
+        jwks_path = demo_data.jwks_path(rpc.call)
+        host = (
+            "localhost" if cfg.interface in ("127.0.0.1", "0.0.0.0") else cfg.interface
+        )
+        banner(cfg, host, jwks_path, counts)
+        say(
+            "ready after "
+            + ", ".join(f"{t}: {s:.0f} s" for t, s in timings)
+            + f"; total {time.monotonic() - t0:.0f} s"
+        )
+
+        if args.smoke:
+            demo_data.smoke_check(f"{url}{jwks_path}", sim_url)
+            say("smoke check passed (JWKS has keys, simulator has the funded agent)")
+            return 0
+        while all(p.alive() for p in procs):
+            time.sleep(1)
+        dead = next(p for p in procs if not p.alive())
+        raise DemoError(
+            f"{dead.name} exited with code {dead.popen.returncode}; last lines of "
+            f"{dead.log_path}:\n{_tail(dead.log_path)}"
+        )
+    except KeyboardInterrupt:
+        print()
+        say("stopping ...")
+        return 0
+    except DemoError as exc:
+        say(str(exc))
+        return 1
+    finally:
+        for proc in procs:
+            proc.stop()
+        if cluster is not None:
+            cluster.stop()
+        if procs or cluster is not None:
+            say("stopped" + (" (Odoo, simulator, PostgreSQL)" if cluster else ""))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

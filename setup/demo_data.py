@@ -1,0 +1,446 @@
+#!/usr/bin/env python3
+"""Demo data and the demo's Mpesa simulator (stdlib only: no Odoo import).
+
+The records are created through a ``call(model, method, *args, **kw)``
+function with JSON-RPC semantics (ids in, ids out), so the same code runs from
+the demo launcher, from docker-compose and from the end-to-end tests (whose
+``rpc_factory(...).call`` has that signature).
+
+Command line::
+
+    python setup/demo_data.py load --url http://localhost:8069 --db g2p_demo \\
+        --simulator-url http://127.0.0.1:6700
+    python setup/demo_data.py simulator --port 6700   # funded agent + registrants
+"""
+
+import argparse
+import importlib.util
+import json
+import random
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SIMULATOR_PY = REPO / "g2p_payment_simple_mpesa" / "mpesa" / "simulator.py"
+
+MARKER_PARAM = "g2p_demo.loaded"
+REGISTRANTS = 50
+SEED = 1717
+CURRENCY = "KES"
+AMOUNT = 1500.0  # whole shillings: simple-mpesa deposits are unsigned integers
+TRANSFER_FEE = 25.0
+AGENT_EMAIL = "agent@demo.g2p.example"
+AGENT_PASSWORD = "demo-agent-pass"  # the simulator's demo agent; not a real secret
+AGENT_BALANCE = 10_000_000
+ID_TYPE = "National ID"
+VOUCHER_PROGRAM = "Demo Cash Vouchers"
+MPESA_PROGRAM = "Demo Mobile Money (Mpesa)"
+CYCLE_NAME = "Cycle 1 (demo)"
+
+WHAT_TO_CLICK = (
+    f"Programs > {VOUCHER_PROGRAM} > Cycles > '{CYCLE_NAME}' > Prepare Payment",
+    "Payments tab (or the Payments smart button): open a payment, page 'Files',"
+    " download its voucher PDF (QR code signed with the program's key + barcode)",
+    "Configuration > Payment File Configs: the voucher template and its QR codes;"
+    " File Payment Managers: the signing key (its public half is in the JWKS)",
+    f"Programs > {MPESA_PROGRAM} > Cycles > '{CYCLE_NAME}' > Prepare Payment,"
+    " then Send Payment: the batch becomes due",
+    "The cron 'Mpesa: disburse due payment batches' (every minute in the demo)"
+    " pays it through the simulator: watch Payment Batches / Payments turn paid",
+)
+
+FIRST_NAMES = (
+    "Amina",
+    "Baraka",
+    "Chebet",
+    "Daudi",
+    "Esther",
+    "Faraji",
+    "Grace",
+    "Hassan",
+    "Imani",
+    "Jabari",
+    "Kamau",
+    "Lulu",
+    "Makena",
+    "Njeri",
+    "Otieno",
+    "Pendo",
+    "Rehema",
+    "Saida",
+    "Tumaini",
+    "Wanjiru",
+    "Zawadi",
+    "Kibet",
+    "Akinyi",
+    "Mwangi",
+)
+LAST_NAMES = (
+    "Achieng",
+    "Barasa",
+    "Chege",
+    "Gitau",
+    "Kariuki",
+    "Kiprono",
+    "Kiptoo",
+    "Langat",
+    "Macharia",
+    "Mutua",
+    "Njoroge",
+    "Ochieng",
+    "Odhiambo",
+    "Omondi",
+    "Owino",
+    "Rotich",
+    "Wafula",
+    "Wambui",
+)
+
+
+# --------------------------------------------------------------------------
+# The registrants (deterministic, so the simulator knows their accounts)
+# --------------------------------------------------------------------------
+
+
+def _iban_de(bank_code, account):
+    """A German IBAN with valid mod-97 check digits."""
+    bban = f"{bank_code:08d}{account:010d}"
+    # Country letters D=13, E=14, then "00" in place of the check digits.
+    check = 98 - int(bban + "131400") % 97
+    return f"DE{check:02d}{bban}"
+
+
+def registrants(count=REGISTRANTS):
+    rng = random.Random(SEED)
+    people = []
+    for n in range(1, count + 1):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        account = rng.randrange(10**9, 10**10)
+        people.append(
+            {
+                "name": f"{first} {last}",
+                "email": f"{first.lower()}.{last.lower()}.{n:02d}@demo.g2p.example",
+                "phone": f"+2547{rng.randrange(10**7, 10**8):08d}",
+                "national_id": f"NID-{rng.randrange(10**7, 10**8)}",
+                "acc_number": f"{account}",
+                "iban": _iban_de(37040044, account),
+            }
+        )
+    return people
+
+
+# --------------------------------------------------------------------------
+# JSON-RPC client with the e2e fixtures' call() signature
+# --------------------------------------------------------------------------
+
+
+class RpcError(Exception):
+    pass
+
+
+# Loopback and compose-network addresses: never through a proxy from the env.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class JsonRpc:
+    def __init__(self, url, db, login="admin", password="admin", timeout=300):
+        self.url = url.rstrip("/")
+        self.db = db
+        self.login = login
+        self.password = password
+        self.timeout = timeout
+        self._uid = None
+
+    def _post(self, service, method, *args):
+        body = json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "method": "call",
+                "id": 1,
+                "params": {"service": service, "method": method, "args": list(args)},
+            }
+        ).encode()
+        req = urllib.request.Request(
+            f"{self.url}/jsonrpc",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        with _OPENER.open(req, timeout=self.timeout) as resp:
+            answer = json.loads(resp.read())
+        if answer.get("error"):
+            data = answer["error"].get("data") or {}
+            raise RpcError(data.get("message") or answer["error"].get("message"))
+        return answer["result"]
+
+    @property
+    def uid(self):
+        if self._uid is None:
+            self._uid = self._post(
+                "common", "login", self.db, self.login, self.password
+            )
+            if not self._uid:
+                raise RpcError(f"login {self.login} refused by database {self.db}")
+        return self._uid
+
+    def call(self, model, method, *args, **kw):
+        return self._post(
+            "object",
+            "execute_kw",
+            self.db,
+            self.uid,
+            self.password,
+            model,
+            method,
+            list(args),
+            kw,
+        )
+
+
+def wait_for_odoo(url, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with _OPENER.open(f"{url.rstrip('/')}/web/health", timeout=5):
+                return
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+
+
+# --------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------
+
+
+def _one(call, model, domain, **kw):
+    ids = call(model, "search", domain, limit=1, **kw)
+    return ids[0] if ids else False
+
+
+def _xmlid(call, xmlid):
+    module, name = xmlid.split(".", 1)
+    rows = call(
+        "ir.model.data",
+        "search_read",
+        [("module", "=", module), ("name", "=", name)],
+        ["res_id"],
+    )
+    if not rows:
+        raise RpcError(f"{xmlid} not found: is its module installed?")
+    return rows[0]["res_id"]
+
+
+def is_loaded(call):
+    return bool(call("ir.config_parameter", "get_param", MARKER_PARAM))
+
+
+def load(call, simulator_url="http://127.0.0.1:6700", count=REGISTRANTS, log=print):
+    """Create the demo records; does nothing when they are already there."""
+    if is_loaded(call):
+        log("demo data already loaded")
+        return False
+    if _one(
+        call,
+        "g2p.program",
+        [("name", "in", [VOUCHER_PROGRAM, MPESA_PROGRAM])],
+        context={"active_test": False},
+    ):
+        raise RpcError(
+            "a demo program exists but the demo data is incomplete (an earlier load "
+            "was interrupted): start over with `bash setup/demo.sh --reset`"
+        )
+    currency_id = _currency(call)
+    partner_ids = _registrants(call, count)
+    voucher_program = _program(call, VOUCHER_PROGRAM, currency_id)
+    _file_manager(call, voucher_program)
+    _cycle(call, voucher_program, partner_ids)
+    mpesa_program = _program(call, MPESA_PROGRAM, currency_id)
+    _mpesa_manager(call, mpesa_program, simulator_url)
+    _cycle(call, mpesa_program, partner_ids)
+    _cron(call)
+    call("ir.config_parameter", "set_param", MARKER_PARAM, time.strftime("%F %T"))
+    log(f"demo data loaded: {summary(call)}")
+    return True
+
+
+def _currency(call):
+    cid = _one(
+        call, "res.currency", [("name", "=", CURRENCY)], context={"active_test": False}
+    )
+    call("res.currency", "write", [cid], {"active": True})
+    return cid
+
+
+def _registrants(call, count):
+    id_type = _one(call, "g2p.id.type", [("name", "=", ID_TYPE)]) or call(
+        "g2p.id.type", "create", {"name": ID_TYPE}
+    )
+    vals = [
+        {
+            "name": p["name"],
+            "is_registrant": True,
+            "email": p["email"],
+            "phone": p["phone"],
+            "reg_ids": [(0, 0, {"id_type": id_type, "value": p["national_id"]})],
+            "bank_ids": [(0, 0, {"acc_number": p["acc_number"], "iban": p["iban"]})],
+        }
+        for p in registrants(count)
+    ]
+    return call("res.partner", "create", vals)
+
+
+def _program(call, name, currency_id):
+    return call("g2p.program", "create", {"name": name, "currency_id": currency_id})
+
+
+def _attach_manager(call, program_id, model, manager_id):
+    call(
+        "g2p.program",
+        "write",
+        [program_id],
+        {
+            "payment_managers": [
+                (
+                    0,
+                    0,
+                    {
+                        "program_id": program_id,
+                        "manager_ref_id": f"{model},{manager_id}",
+                    },
+                )
+            ]
+        },
+    )
+
+
+def _file_manager(call, program_id):
+    raise NotImplementedError("filled in once the file payment manager has landed")
+
+
+def _mpesa_manager(call, program_id, simulator_url):
+    raise NotImplementedError("filled in once the Mpesa payment manager has landed")
+
+
+def _cycle(call, program_id, partner_ids):
+    cycle_id = call(
+        "g2p.cycle", "create", {"name": CYCLE_NAME, "program_id": program_id}
+    )
+    ent_ids = call(
+        "g2p.entitlement",
+        "create",
+        [
+            {
+                "partner_id": pid,
+                "cycle_id": cycle_id,
+                "initial_amount": AMOUNT,
+                "transfer_fee": TRANSFER_FEE,
+            }
+            for pid in partner_ids
+        ],
+    )
+    call("g2p.entitlement", "approve_entitlement", ent_ids)
+    call("g2p.cycle", "to_approve", [cycle_id])
+    call("g2p.cycle", "approve", [cycle_id])
+    return cycle_id
+
+
+def _cron(call):
+    raise NotImplementedError("filled in once the Mpesa cron has landed")
+
+
+def summary(call):
+    programs = call("g2p.program", "search_count", [])
+    partners = call("res.partner", "search_count", [("is_registrant", "=", True)])
+    ents = call("g2p.entitlement", "search_count", [("state", "=", "approved")])
+    payments = call("g2p.payment", "search_count", [])
+    return (
+        f"{programs} programs, {partners} registrants, {ents} approved "
+        f"entitlements, {payments} payments"
+    )
+
+
+def jwks_path(call):
+    rows = call(
+        "fastapi.endpoint",
+        "search_read",
+        [("app", "=", "payment")],
+        ["root_path"],
+        limit=1,
+    )
+    root = rows[0]["root_path"] if rows else "/apiv1payment"
+    return f"{root.rstrip('/')}/jwks.json"
+
+
+def smoke_check(jwks_url, simulator_url):
+    with _OPENER.open(jwks_url, timeout=30) as resp:
+        keys = json.loads(resp.read()).get("keys") or []
+    if not keys:
+        raise RpcError(f"{jwks_url} lists no keys")
+    with _OPENER.open(f"{simulator_url}/_sim/state", timeout=10) as resp:
+        state = json.loads(resp.read())
+    if AGENT_EMAIL not in json.dumps(state):
+        raise RpcError(f"the simulator at {simulator_url} has no agent {AGENT_EMAIL}")
+
+
+# --------------------------------------------------------------------------
+# The simulator, seeded with the demo agent and the registrants' accounts
+# --------------------------------------------------------------------------
+
+
+def simulator_args(host="127.0.0.1", port=6700):
+    args = [
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--agent",
+        f"{AGENT_EMAIL}:{AGENT_PASSWORD}:{AGENT_BALANCE}",
+    ]
+    for person in registrants():
+        args += ["--customer", f"{person['email']}:subscriber"]
+    return args
+
+
+def run_simulator(host, port):
+    # Loaded by path: importing the addon package would import Odoo.
+    spec = importlib.util.spec_from_file_location("g2p_demo_simulator", SIMULATOR_PY)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(simulator_args(host, port))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_load = sub.add_parser("load", help="load the demo records over JSON-RPC")
+    p_load.add_argument("--url", default="http://127.0.0.1:8069")
+    p_load.add_argument("--db", default="g2p_demo")
+    p_load.add_argument("--login", default="admin")
+    p_load.add_argument("--password", default="admin")
+    p_load.add_argument("--simulator-url", default="http://127.0.0.1:6700")
+    p_load.add_argument(
+        "--wait", type=int, default=900, help="seconds to wait for Odoo to answer"
+    )
+    p_sim = sub.add_parser("simulator", help="run the simulator with the demo accounts")
+    p_sim.add_argument("--host", default="127.0.0.1")
+    p_sim.add_argument("--port", type=int, default=6700)
+    args = parser.parse_args(argv)
+    if args.command == "simulator":
+        run_simulator(args.host, args.port)
+        return 0
+    wait_for_odoo(args.url, args.wait)
+    rpc = JsonRpc(args.url, args.db, args.login, args.password)
+    try:
+        load(rpc.call, simulator_url=args.simulator_url)
+    except RpcError as exc:
+        print(f"demo data: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
