@@ -1,0 +1,72 @@
+"""Constants of the Odoo side of g2p_payment_files (vouchers/ has its own)."""
+
+# odoo.conf option holding the passphrase that encrypts private keys at rest.
+KEY_PASSPHRASE_OPTION = "g2p_payment_files_key_passphrase"
+
+# Lifecycle of a crypto key set: active signs and is published; retired is
+# still published (vouchers already printed keep verifying) but no longer
+# signs; revoked is unpublished, so vouchers signed with it stop verifying.
+KEY_STATUS_ACTIVE = "active"
+KEY_STATUS_RETIRED = "retired"
+KEY_STATUS_REVOKED = "revoked"
+KEY_STATUS_SELECTION = [
+    (KEY_STATUS_ACTIVE, "Active"),
+    (KEY_STATUS_RETIRED, "Retired"),
+    (KEY_STATUS_REVOKED, "Revoked"),
+]
+KEY_STATUSES_PUBLISHED = (KEY_STATUS_ACTIVE, KEY_STATUS_RETIRED)
+
+KEY_TYPE_RSA = "rsa"
+KEY_TYPE_EC = "ec"
+KEY_TYPE_ED25519 = "ed25519"
+KEY_TYPE_SELECTION = [
+    (KEY_TYPE_EC, "EC P-256 (ES256)"),
+    (KEY_TYPE_ED25519, "Ed25519 (EdDSA)"),
+    (KEY_TYPE_RSA, "RSA (RS256)"),
+]
+# ES256 by default: ~15x faster to sign than RS256 and a much shorter
+# signature, so the QR code is several versions smaller; every JOSE/COSE
+# library verifies it.  RSA stays available for verifiers that need RS256.
+KEY_TYPE_DEFAULT = KEY_TYPE_EC
+# JWK "kty" per key type, as the vouchers package expects.
+KTY_BY_KEY_TYPE = {KEY_TYPE_RSA: "RSA", KEY_TYPE_EC: "EC", KEY_TYPE_ED25519: "OKP"}
+ALG_BY_KEY_TYPE = {
+    KEY_TYPE_RSA: "RS256",
+    KEY_TYPE_EC: "ES256",
+    KEY_TYPE_ED25519: "EdDSA",
+}
+RSA_SIZE_SELECTION = [("2048", "2048"), ("3072", "3072"), ("4096", "4096")]
+
+KEY_USE_SELECTION = [("sig", "Signature"), ("enc", "Encryption")]
+CERT_VALIDITY_DAYS = 3650
+
+FILE_TYPE_SELECTION = [("pdf", "PDF"), ("csv", "CSV")]
+
+CODE_TYPE_QRCODE = "qrcode"
+CODE_TYPE_CODE128 = "code-128-barcode"
+CODE_TYPE_SELECTION = [
+    (CODE_TYPE_QRCODE, "QR code"),
+    (CODE_TYPE_CODE128, "Code 128 Barcode"),
+]
+DATA_TYPE_STRING = "string"
+DATA_TYPE_SELECTION = [
+    ("string", "String"),
+    ("json", "JSON"),
+    ("jwt", "JWT"),
+    ("cwt", "CWT"),
+]
+SIGNED_DATA_TYPES = ("jwt", "cwt")
+# Stored as upstream: "0".."3" are python-qrcode's ERROR_CORRECT_M, L, H, Q.
+QR_ERROR_CORRECT_SELECTION = [
+    ("0", "ERROR_CORRECT_M"),
+    ("1", "ERROR_CORRECT_L"),
+    ("2", "ERROR_CORRECT_H"),
+    ("3", "ERROR_CORRECT_Q"),
+]
+# Base45 alphabet = QR alphanumeric mode: a prefix outside it would force the
+# whole code into byte mode.
+CWT_PREFIX_CHARSET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+CWT_PREFIX_DEFAULT = "G2P:"
+
+# JWKS answers may be cached this long by verifiers and proxies (seconds).
+JWKS_MAX_AGE = 300

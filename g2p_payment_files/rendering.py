@@ -1,0 +1,131 @@
+"""Template rendering shared by file and QR code configs (Odoo side).
+
+Both template kinds are rendered for many records at once: a QWeb body is
+compiled ONCE and looped over the records (the output is split on a random
+marker), and an inline template is parsed once.  A failure is reported as a
+``TemplateError`` carrying the record that failed, so callers can name it.
+"""
+
+import json
+import re
+import uuid
+
+from lxml import etree
+from markupsafe import Markup
+
+from odoo.tools.rendering_tools import parse_inline_template, render_inline_template
+
+_DOCTYPE_RE = re.compile(r"^\s*(<\?xml[^>]*\?>)?\s*(<!DOCTYPE[^>]*>)?", re.IGNORECASE)
+
+
+class TemplateError(Exception):
+    """A template could not be parsed or rendered for ``record`` (or any)."""
+
+    def __init__(self, message, record=None):
+        super().__init__(message)
+        self.record = record
+
+
+def _json_dumps(value):
+    """``{{ json_dumps(object.name) }}`` quotes a value for a JSON template."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def base_values(env, records):
+    values = env["mail.render.mixin"]._render_eval_context()
+    values.update(
+        docs=records,
+        company=env.company,
+        json_dumps=_json_dumps,
+    )
+    return values
+
+
+def record_values(record):
+    return {
+        "object": record,
+        "record": record,
+        "doc": record,
+        "qrcodes": record.qrcode_ids if "qrcode_ids" in record._fields else None,
+    }
+
+
+def render_inline(env, template_txt, records):
+    """Render a ``{{ expr }}`` template per record: {record id: text}."""
+    try:
+        instructions = parse_inline_template(str(template_txt or ""))
+    except Exception as exc:
+        raise TemplateError(str(exc)) from exc
+    values = base_values(env, records)
+    results = {}
+    for record in records:
+        values.update(record_values(record))
+        try:
+            results[record.id] = render_inline_template(instructions, values)
+        except Exception as exc:
+            raise TemplateError(str(exc), record) from exc
+    return results
+
+
+def _parse_qweb(template_src):
+    """The QWeb body as an element, keeping any DOCTYPE aside for the output."""
+    text = template_src or ""
+    head = _DOCTYPE_RE.match(text)
+    doctype = (head.group(2) or "") if head else ""
+    body = text[head.end() :] if head else text
+    try:
+        return etree.fromstring("<t>%s</t>" % body), doctype
+    except etree.XMLSyntaxError as exc:
+        line, column = exc.position
+        raise TemplateError(
+            "the template is not well-formed XML (line %s, column %s): %s"
+            % (line, column, exc.msg)
+        ) from exc
+
+
+def render_qweb(env, template_src, records):
+    """Render a QWeb body for all records in one pass: {record id: text}."""
+    element, doctype = _parse_qweb(template_src)
+    marker = Markup("<!--g2p-voucher-split-%s-->" % uuid.uuid4().hex)
+    loop = etree.Element("t")
+    foreach = etree.SubElement(loop, "t")
+    foreach.set("t-foreach", "docs")
+    foreach.set("t-as", "g2p_internal_record")
+    for name, expr in (
+        ("object", "g2p_internal_record"),
+        ("record", "g2p_internal_record"),
+        ("doc", "g2p_internal_record"),
+        ("qrcodes", "g2p_internal_qrcodes(g2p_internal_record)"),
+    ):
+        setter = etree.SubElement(foreach, "t")
+        setter.set("t-set", name)
+        setter.set("t-value", expr)
+    foreach.append(element)
+    out = etree.SubElement(foreach, "t")
+    out.set("t-out", "g2p_internal_marker")
+    values = base_values(env, records)
+    values["g2p_internal_marker"] = marker
+    values["g2p_internal_qrcodes"] = lambda rec: record_values(rec)["qrcodes"]
+    try:
+        rendered = str(env["ir.qweb"]._render(loop, values))
+        parts = rendered.split(str(marker))
+        if len(parts) != len(records) + 1:
+            raise TemplateError("the template output contains the split marker")
+    except TemplateError:
+        raise
+    except Exception as exc:
+        # Find the record that fails, so the error can name it.
+        for record in records:
+            try:
+                env["ir.qweb"]._render(loop, dict(values, docs=record))
+            except Exception as rec_exc:
+                raise TemplateError(_short_error(rec_exc), record) from rec_exc
+        raise TemplateError(_short_error(exc)) from exc
+    return {rec.id: doctype + part for rec, part in zip(records, parts, strict=False)}
+
+
+def _short_error(exc):
+    """The first line of a (QWeb) exception, without the compiled code dump."""
+    cause = exc.__cause__ or exc
+    text = "%s: %s" % (type(cause).__name__, cause)
+    return text.splitlines()[0][:500]

@@ -1,0 +1,1 @@
+from .jwks import jwks_router
