@@ -1,0 +1,1 @@
+from . import test_payment_manager_default, test_programs_access

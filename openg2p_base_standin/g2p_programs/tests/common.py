@@ -1,0 +1,77 @@
+from odoo import Command
+from odoo.tests import TransactionCase
+
+
+class ProgramCase(TransactionCase):
+    """A program, an approved cycle and N approved entitlements, built in bulk."""
+
+    ENTITLEMENT_COUNT = 12
+    HIGH_COUNT = 5  # entitlements with a high amount (matched by the first tag)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        count = cls.ENTITLEMENT_COUNT
+        cls.registrants = cls.env["res.partner"].create(
+            [
+                {"name": "Registrant %05d" % i, "is_registrant": True}
+                for i in range(count)
+            ]
+        )
+        # Only even registrants have a bank account, to check the snapshot.
+        cls.env["res.partner.bank"].create(
+            [
+                {"partner_id": partner.id, "acc_number": "ACC%05d" % i}
+                for i, partner in enumerate(cls.registrants)
+                if i % 2 == 0
+            ]
+        )
+        cls.program = cls.env["g2p.program"].create({"name": "Test Program"})
+        cls.cycle = cls.env["g2p.cycle"].create(
+            {"name": "Cycle 1", "program_id": cls.program.id, "state": "approved"}
+        )
+        cls.entitlements = cls.env["g2p.entitlement"].create(
+            [
+                {
+                    "partner_id": partner.id,
+                    "cycle_id": cls.cycle.id,
+                    "initial_amount": 200.0 if i < cls.HIGH_COUNT else 100.0,
+                    "transfer_fee": 1.5,
+                    "state": "approved",
+                }
+                for i, partner in enumerate(cls.registrants)
+            ]
+        )
+        cls.tag_high, cls.tag_rest = cls.env["g2p.payment.batch.tag"].create(
+            [
+                {
+                    "name": "High amounts",
+                    "order": 1,
+                    "domain": "[('initial_amount', '>=', 150)]",
+                    "max_batch_size": 500,
+                },
+                {
+                    "name": "Everything else",
+                    "order": 2,
+                    "domain": "[]",
+                    "max_batch_size": 400,
+                },
+            ]
+        )
+        cls.manager = cls.env["g2p.program.payment.manager.default"].create(
+            {
+                "name": "Test manager",
+                "program_id": cls.program.id,
+                "create_batch": True,
+                "batch_tag_ids": [Command.set((cls.tag_rest | cls.tag_high).ids)],
+            }
+        )
+        cls.program.payment_managers = [
+            Command.create(
+                {
+                    "program_id": cls.program.id,
+                    "manager_ref_id": "%s,%s" % (cls.manager._name, cls.manager.id),
+                }
+            )
+        ]

@@ -1,0 +1,184 @@
+from odoo import Command
+from odoo.exceptions import UserError, ValidationError
+from odoo.tests import tagged
+
+from .common import ProgramCase
+
+
+@tagged("post_install", "-at_install")
+class TestDefaultPaymentManager(ProgramCase):
+    ENTITLEMENT_COUNT = 1200
+    HIGH_COUNT = 700  # first tag: 500 + 200; catch-all (max 400): 400 + 100
+
+    def _batch_sizes(self, tag):
+        batches = self.cycle.payment_batch_ids.filtered(lambda b: b.tag_id == tag)
+        return sorted((len(b.payment_ids) for b in batches), reverse=True)
+
+    def test_prepare_issues_one_payment_per_entitlement_in_tag_batches(self):
+        action = self.cycle.prepare_payment()
+
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertEqual(action["params"]["type"], "success")
+        payments = self.cycle.payment_ids
+        self.assertEqual(len(payments), 1200)
+        self.assertEqual(payments.entitlement_id, self.entitlements)
+        self.assertEqual(len(set(payments.mapped("name"))), 1200)
+        self.assertEqual(set(payments.mapped("state")), {"issued"})
+        self.assertEqual(self._batch_sizes(self.tag_high), [500, 200])
+        self.assertEqual(self._batch_sizes(self.tag_rest), [400, 100])
+        self.assertEqual(len(self.cycle.payment_batch_ids), 4)
+        high = payments.filtered(lambda p: p.batch_id.tag_id == self.tag_high)
+        self.assertEqual(set(high.mapped("amount_issued")), {200.0})
+        self.assertEqual(len(high), 700)
+        for batch in self.cycle.payment_batch_ids:
+            self.assertEqual(batch.payment_ids.batch_id, batch)
+            self.assertEqual(batch.stats_issued_transactions, len(batch.payment_ids))
+            self.assertTrue(batch.stats_datetime)
+
+    def test_payment_snapshots_amount_fee_and_account(self):
+        self.cycle.prepare_payment()
+
+        with_bank = self.registrants[0]
+        without_bank = self.registrants[1]
+        pay_with = self.cycle.payment_ids.filtered(lambda p: p.partner_id == with_bank)
+        pay_without = self.cycle.payment_ids.filtered(
+            lambda p: p.partner_id == without_bank
+        )
+        self.assertEqual(pay_with.account_number, "ACC00000")
+        self.assertFalse(pay_without.account_number)
+        self.assertEqual(pay_with.amount_issued, 200.0)
+        self.assertEqual(pay_with.payment_fee, 1.5)
+        self.assertEqual(pay_with.program_id, self.program)
+        self.assertEqual(pay_with.currency_id, self.program.currency_id)
+        # The snapshot does not follow later edits of the bank account.
+        with_bank.bank_ids.acc_number = "CHANGED"
+        self.assertEqual(pay_with.account_number, "ACC00000")
+
+    def test_prepare_twice_creates_no_duplicates(self):
+        self.cycle.prepare_payment()
+        action = self.cycle.prepare_payment()
+
+        self.assertEqual(action["params"]["type"], "warning")
+        self.assertEqual(len(self.cycle.payment_ids), 1200)
+        self.assertEqual(len(self.cycle.payment_batch_ids), 4)
+
+    def test_failed_payment_is_reissued_and_old_one_kept(self):
+        self.cycle.prepare_payment()
+        entitlement = self.entitlements.filtered(
+            lambda e: e.partner_id == self.registrants[-1]
+        )
+        failed = entitlement.payment_ids
+        failed.write({"status": "failed", "state": "sent"})
+
+        payments, batches = self.manager._prepare_payments(
+            self.cycle, self.entitlements
+        )
+
+        self.assertEqual(len(payments), 1)
+        self.assertEqual(payments.entitlement_id, entitlement)
+        self.assertEqual(payments.state, "issued")
+        self.assertFalse(payments.status)
+        self.assertEqual(len(batches), 1)
+        self.assertEqual(batches.tag_id, self.tag_rest)
+        self.assertEqual(entitlement.payment_ids, failed | payments)
+        self.assertEqual(failed.status, "failed")
+        self.assertEqual(len(self.cycle.payment_ids), 1201)
+
+    def test_paid_or_pending_payment_blocks_reissue(self):
+        self.cycle.prepare_payment()
+        entitlement = self.entitlements[0]
+        entitlement.payment_ids.status = "paid"
+
+        payments, batches = self.manager._prepare_payments(self.cycle, entitlement)
+
+        self.assertFalse(payments)
+        self.assertFalse(batches)
+
+    def test_only_approved_entitlements_are_paid(self):
+        draft = self.entitlements[:3]
+        draft.state = "draft"
+
+        self.cycle.prepare_payment()
+
+        self.assertEqual(len(self.cycle.payment_ids), 1197)
+        self.assertFalse(draft.payment_ids)
+
+    def test_last_tag_with_domain_is_rejected_on_save(self):
+        with self.assertRaisesRegex(ValidationError, "Wrong manager.*High amounts"):
+            self.env["g2p.program.payment.manager.default"].create(
+                {
+                    "name": "Wrong manager",
+                    "program_id": self.program.id,
+                    "create_batch": True,
+                    "batch_tag_ids": [Command.set(self.tag_high.ids)],
+                }
+            )
+
+    def test_last_tag_with_domain_raises_clear_error_on_prepare(self):
+        # The tag is edited after the manager was saved.
+        self.tag_rest.domain = "[('transfer_fee', '>', 0)]"
+
+        with self.assertRaisesRegex(UserError, "Test manager.*Everything else"):
+            self.cycle.prepare_payment()
+        self.assertFalse(
+            self.env["g2p.payment"].search([("cycle_id", "=", self.cycle.id)])
+        )
+
+    def test_invalid_tag_domain_is_rejected(self):
+        with self.assertRaisesRegex(ValidationError, "High amounts"):
+            self.tag_high.domain = "[('no_such_field', '=', 1)]"
+        with self.assertRaisesRegex(ValidationError, "positive"):
+            self.tag_high.max_batch_size = 0
+
+    def test_without_create_batch_payments_have_no_batch(self):
+        self.manager.create_batch = False
+
+        payments, batches = self.manager._prepare_payments(
+            self.cycle, self.entitlements
+        )
+
+        self.assertEqual(len(payments), 1200)
+        self.assertFalse(batches)
+        self.assertFalse(payments.batch_id)
+
+    def test_send_payments_returns_notification(self):
+        self.cycle.prepare_payment()
+
+        action = self.cycle.send_payment()
+
+        self.assertEqual(action["type"], "ir.actions.client")
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertIn("1200", action["params"]["message"])
+        empty = self.manager.send_payments(self.env["g2p.payment.batch"])
+        self.assertEqual(empty["params"]["type"], "warning")
+
+    def test_batch_stats_follow_payment_results(self):
+        self.cycle.prepare_payment()
+        batch = self.cycle.payment_batch_ids.filtered(
+            lambda b: len(b.payment_ids) == 100
+        )
+        paid, failed = batch.payment_ids[:60], batch.payment_ids[60:70]
+        paid.write({"state": "sent", "status": "paid", "amount_paid": 100.0})
+        failed.write({"state": "sent", "status": "failed"})
+
+        self.assertEqual(batch.stats_issued_transactions, 100)
+        self.assertEqual(batch.stats_issued_amount, 10000.0)
+        self.assertEqual(batch.stats_sent_transactions, 70)
+        self.assertEqual(batch.stats_paid_transactions, 60)
+        self.assertEqual(batch.stats_paid_amount, 6000.0)
+        self.assertEqual(batch.stats_failed_transactions, 10)
+        self.assertEqual(batch.stats_failed_amount, 1000.0)
+
+    def test_prepare_without_payment_manager_explains_fix(self):
+        self.program.payment_managers = [Command.clear()]
+
+        with self.assertRaisesRegex(UserError, "Test Program.*payment manager"):
+            self.cycle.prepare_payment()
+
+    def test_selection_lists_default_manager(self):
+        selection = self.env["g2p.program.payment.manager"]._selection_manager_ref_id()
+
+        self.assertIn(("g2p.program.payment.manager.default", "Default"), selection)
+        self.assertEqual(
+            self.program.get_manager(self.program.MANAGER_PAYMENT), self.manager
+        )

@@ -1,0 +1,64 @@
+from odoo import Command
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from .common import ProgramCase
+
+
+@tagged("post_install", "-at_install")
+class TestProgramAccess(ProgramCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Users = cls.env["res.users"].with_context(no_reset_password=True)
+
+        def user(login, group):
+            return Users.create(
+                {
+                    "name": login,
+                    "login": login,
+                    "groups_id": [Command.set([cls.env.ref(group).id])],
+                }
+            )
+
+        cls.program_manager = user("h1_pm", "g2p_programs.g2p_program_manager")
+        cls.validator = user("h1_pv", "g2p_programs.g2p_program_validator")
+        cls.finance = user("h1_fv", "g2p_programs.g2p_finance_validator")
+
+    def test_program_manager_configures_payment_manager(self):
+        Manager = self.env["g2p.program.payment.manager.default"].with_user(
+            self.program_manager
+        )
+        manager = Manager.create(
+            {"name": "PM made", "program_id": self.program.id, "create_batch": False}
+        )
+        manager.write(
+            {"create_batch": True, "batch_tag_ids": [Command.set(self.tag_rest.ids)]}
+        )
+
+        self.assertEqual(manager.batch_tag_ids, self.tag_rest)
+
+    def test_validators_read_but_cannot_create_managers(self):
+        for user in (self.validator, self.finance):
+            Manager = self.env["g2p.program.payment.manager.default"].with_user(user)
+            self.assertEqual(Manager.browse(self.manager.id).name, "Test manager")
+            with self.assertRaises(AccessError):
+                Manager.create({"name": "nope", "program_id": self.program.id})
+
+    def test_program_manager_prepares_payments(self):
+        cycle = self.cycle.with_user(self.program_manager)
+
+        action = cycle.prepare_payment()
+
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertEqual(len(self.cycle.payment_ids), self.ENTITLEMENT_COUNT)
+
+    def test_create_default_payment_manager_button(self):
+        program = self.env["g2p.program"].create({"name": "Fresh program"})
+
+        program.action_create_default_payment_manager()
+
+        manager = program.get_manager(program.MANAGER_PAYMENT)
+        self.assertEqual(manager._name, "g2p.program.payment.manager.default")
+        self.assertTrue(manager.create_batch)
+        self.assertEqual(manager.batch_tag_ids.domain, "[]")
