@@ -43,7 +43,11 @@ class PgTarget:
         ]
 
     def create_db(self, name, template=None):
-        with self.connect() as conn, conn.cursor() as cr:
+        # No "with conn": psycopg2 >= 2.9 opens a transaction block there,
+        # even in autocommit mode, and CREATE DATABASE refuses to run in one.
+        conn = self.connect()
+        try:
+            cr = conn.cursor()
             if template:
                 cr.execute(
                     sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -57,6 +61,8 @@ class PgTarget:
                         "LC_COLLATE 'C' TEMPLATE template0"
                     ).format(sql.Identifier(name))
                 )
+        finally:
+            conn.close()
 
     def drop_db(self, name):
         conn = self.connect()
@@ -169,13 +175,15 @@ class PrivateCluster:
             raise
         self.started = True
         admin = PgTarget(host=self.tmp, port=self.port, user="postgres")
-        with admin.connect() as conn, conn.cursor() as cr:
-            cr.execute(
+        conn = admin.connect()
+        try:
+            conn.cursor().execute(
                 sql.SQL("CREATE ROLE {} LOGIN SUPERUSER").format(
                     sql.Identifier(ODOO_ROLE)
                 )
             )
-        conn.close()
+        finally:
+            conn.close()
         return PgTarget(host=self.tmp, port=self.port, user=ODOO_ROLE)
 
     def _dump_failure(self, exc):

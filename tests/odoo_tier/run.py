@@ -243,6 +243,7 @@ def run_e2e(args, odoo_cmd, target, db, data_dir, work):
         "G2P_E2E_DB_PORT": str(target.port),
         "G2P_E2E_DB_USER": target.user,
         "G2P_E2E_TEMPLATE_DB": db,
+        "G2P_E2E_MODULES": ",".join(args.modules),
         "G2P_E2E_DATA_DIR": str(data_dir),
         "G2P_E2E_LOG_DIR": str(work / "e2e-logs"),
     })
