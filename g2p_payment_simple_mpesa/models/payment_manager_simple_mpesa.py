@@ -40,7 +40,7 @@ CLAIM_SQL = """
        AND b.mpesa_due
        AND p.mpesa_state = 'queued'
        AND (p.mpesa_next_attempt_at IS NULL
-            OR p.mpesa_next_attempt_at <= (now() AT TIME ZONE 'UTC'))
+            OR p.mpesa_next_attempt_at <= %(now)s)
      ORDER BY b.id, p.id
      LIMIT 1
        FOR UPDATE OF p SKIP LOCKED
@@ -545,7 +545,8 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
         self.ensure_one()
         self.env.flush_all()
         self.env.cr.execute(
-            CLAIM_SQL.replace("FOR UPDATE OF p SKIP LOCKED", ""), {"manager": self.id}
+            CLAIM_SQL.replace("FOR UPDATE OF p SKIP LOCKED", ""),
+            {"manager": self.id, "now": fields.Datetime.now()},
         )
         return bool(self.env.cr.fetchone())
 
@@ -566,7 +567,9 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
         claimed = 0
         while claimed < limit:
             self.env.flush_all()
-            self.env.cr.execute(CLAIM_SQL, {"manager": self.id})
+            self.env.cr.execute(
+                CLAIM_SQL, {"manager": self.id, "now": fields.Datetime.now()}
+            )
             row = self.env.cr.fetchone()
             if not row:
                 return

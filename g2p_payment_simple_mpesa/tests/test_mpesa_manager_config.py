@@ -1,0 +1,86 @@
+import logging
+
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import new_test_user, tagged
+
+from .common import AGENT_PASSWORD, MpesaCase
+
+
+@tagged("post_install", "-at_install")
+class TestMpesaManagerConfig(MpesaCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.validator = new_test_user(
+            cls.env,
+            login="mpesa_validator",
+            groups="base.group_user,g2p_programs.g2p_program_validator",
+        )
+        cls.program_manager = new_test_user(
+            cls.env,
+            login="mpesa_pm2",
+            groups="base.group_user,g2p_programs.g2p_program_manager",
+        )
+
+    def test_manager_is_offered_as_a_payment_manager_kind(self):
+        selection = self.env["g2p.program.payment.manager"]._selection_manager_ref_id()
+        self.assertIn(
+            ("g2p.program.payment.manager.simple.mpesa", "Simple MPesa Payment Manager"),
+            selection,
+        )
+
+    def test_upstream_defaults(self):
+        manager = self.env["g2p.program.payment.manager.simple.mpesa"].new({})
+        self.assertTrue(manager.create_batch)
+        self.assertEqual(manager.customer_type, "subscriber")
+        self.assertEqual(manager.api_timeout, 10)
+
+    def test_validator_reads_the_manager_but_not_the_password(self):
+        as_validator = self.manager.with_user(self.validator)
+        self.assertEqual(as_validator.read(["name"])[0]["name"], "Mpesa manager")
+        with self.assertRaises(AccessError):
+            as_validator.read(["password"])
+        with self.assertRaises(AccessError):
+            as_validator.password  # noqa: B018
+        with self.assertRaises(AccessError):
+            as_validator.write({"name": "renamed"})
+
+    def test_program_manager_cannot_read_the_credentials_either(self):
+        as_pm = self.manager.with_user(self.program_manager)
+        with self.assertRaises(AccessError):
+            as_pm.read(["password"])
+        with self.assertRaises(AccessError):
+            as_pm.read(["username"])
+        self.assertNotIn("password", as_pm.fields_get())
+
+    def test_password_never_reaches_the_chatter_or_the_log(self):
+        with self.assertLogs("odoo.addons.g2p_payment_simple_mpesa", logging.INFO) as logs:
+            cycle = self.phone_cycle(1, first=301)
+            self.prepare_and_send(cycle)
+            self.manager.password = "new-" + AGENT_PASSWORD
+            self.manager.password = AGENT_PASSWORD
+            self.run_cron()
+        self.assertFalse([line for line in logs.output if AGENT_PASSWORD in line])
+        self.assertNotIn(AGENT_PASSWORD, self.chatter_bodies())
+        tracked = self.manager.message_ids.tracking_value_ids.mapped("field_id.name")
+        self.assertNotIn("password", tracked)
+        self.assertNotIn("username", tracked)
+
+    def test_endpoint_urls_must_be_http_urls(self):
+        for bad in ("mpesa.example.org/api/login", "ftp://x.org/login", "http://"):
+            with self.assertRaises(ValidationError):
+                self.manager.auth_endpoint_url = bad
+                self.manager.flush_recordset()
+
+    def test_registrant_id_payee_needs_an_id_type(self):
+        with self.assertRaises(ValidationError):
+            self.manager.write({"payee_id_type": "reg_id", "reg_id_type_for_payee_id": False})
+
+    def test_sending_without_credentials_names_the_manager_and_the_fix(self):
+        self.manager.password = False
+        cycle = self.phone_cycle(1, first=303)
+        cycle.prepare_payment()
+        with self.assertRaises(UserError) as caught:
+            cycle.send_payment()
+        self.assertIn("Mpesa manager", str(caught.exception))
+        self.assertIn("password", str(caught.exception))
