@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# The project's one test command:  bash setup/test.sh
+#
+#   1. Debian packages it needs (apt, only what is missing, only as root)
+#   2. a virtualenv (.venv, or $G2P_VENV) with requirements*.txt
+#   3. lint: ruff on the repo, pylint-odoo mandatory checks on the 5 modules
+#   4. pure tier: pytest tests/pure (never needs Odoo)
+#   5. Odoo tier: tests/odoo_tier/run.py (needs Odoo 17: $ODOO_SRC, or an
+#      importable odoo 17 in $PYTHON / python3); skipped with one line if absent
+#   6. a summary; exit status non-zero if any tier failed
+#
+# Environment: ODOO_SRC, G2P_VENV, PYTHON, PGHOST/PGPORT/PGUSER (external
+# PostgreSQL instead of a private throw-away cluster), G2P_SKIP_LINT=1,
+# G2P_SKIP_ODOO=1, G2P_SKIP_APT=1.
+set -uo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO" || exit 2
+WORK="$REPO/.work"
+mkdir -p "$WORK"
+PY=${PYTHON:-python3}
+VENV=${G2P_VENV:-$REPO/.venv}
+VPY="$VENV/bin/python"
+MODULES=(g2p_payment_files g2p_payment_simple_mpesa
+         openg2p_base_standin/g2p_registry_base openg2p_base_standin/g2p_programs
+         openg2p_base_standin/g2p_program_documents)
+T_START=$SECONDS
+
+trap 'echo "setup/test.sh: interrupted"; exit 130' INT TERM
+
+say() { printf '\n== %s\n' "$*"; }
+die() { echo "setup/test.sh: $*" >&2; exit 2; }
+
+sha_of() { cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+
+# Run a quiet step; show its output only when it fails.
+quietly() {
+    local log="$1"; shift
+    if ! "$@" >"$log" 2>&1; then
+        tail -n 40 "$log"
+        echo "(full output: $log)"
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------------------
+# 1. Debian packages
+# ---------------------------------------------------------------------------
+deb_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
+system_packages() {
+    [ "${G2P_SKIP_APT:-}" = 1 ] && return 0
+    command -v dpkg-query >/dev/null || return 0   # not Debian: nothing to do
+    local missing=() pkg
+    for pkg in postgresql-15 wkhtmltopdf zbar-tools libzbar0 poppler-utils; do
+        deb_installed "$pkg" || missing+=("$pkg")
+    done
+    if ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then
+        missing+=(python3-venv)
+    fi
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" != 0 ]; then
+        echo "setup/test.sh: missing Debian packages (need root to install): ${missing[*]}"
+        return 0
+    fi
+    say "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    quietly "$WORK/apt.log" apt-get update -q || return 1
+    quietly "$WORK/apt.log" apt-get install -y -q --no-install-recommends \
+        "${missing[@]}" || return 1
+}
+
+# ---------------------------------------------------------------------------
+# 2. virtualenv
+# ---------------------------------------------------------------------------
+python_env() {
+    if [ ! -x "$VPY" ]; then
+        say "virtualenv $VENV"
+        "$PY" -m venv "$VENV" || return 1
+    fi
+    local stamp="$VENV/.g2p-requirements.sha256"
+    local want
+    want=$(sha_of requirements.txt requirements-test.txt)
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        say "pip install -r requirements.txt -r requirements-test.txt"
+        quietly "$WORK/pip.log" "$VPY" -m pip install -q \
+            -r requirements.txt -r requirements-test.txt || return 1
+        echo "$want" >"$stamp"
+    fi
+}
+
+# Find Odoo 17: $ODOO_SRC, else an importable odoo 17 in $PY.
+# Sets ODOO_SRC or ODOO_PY; empty both when there is none.
+ODOO_PY=""
+find_odoo() {
+    [ -n "${ODOO_SRC:-}" ] && return 0
+    local found
+    found=$("$PY" - 2>/dev/null <<'EOF'
+import os, odoo.release as r
+if r.version_info[0] == 17:
+    print(os.path.dirname(os.path.dirname(os.path.abspath(r.__file__))))
+EOF
+)
+    [ -z "$found" ] && return 0
+    if [ -f "$found/odoo-bin" ]; then
+        ODOO_SRC="$found"
+    else
+        ODOO_PY=$(command -v "$PY")
+    fi
+}
+
+# Odoo's own requirements, adapted for a current Python stack, then Odoo
+# itself (editable, compat mode) and the OCA fastapi addons from PyPI.
+odoo_env() {
+    [ -n "${ODOO_SRC:-}" ] || return 0
+    [ -f "$ODOO_SRC/odoo-bin" ] || return 0      # run.py explains the skip
+    local stamp="$VENV/.g2p-odoo.sha256" want
+    want=$(printf '%s\n%s' "$ODOO_SRC" "$(sha_of "$ODOO_SRC/requirements.txt" \
+        "$REPO/setup/test.sh")" | sha256sum | cut -d' ' -f1)
+    [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+    say "Odoo 17 requirements into $VENV (from $ODOO_SRC)"
+    "$VPY" - "$ODOO_SRC/requirements.txt" "$WORK/odoo-req.txt" "$WORK/odoo-req-optional.txt" <<'EOF' || return 1
+import re, sys
+src, main_out, opt_out = sys.argv[1:]
+main, optional = [], []
+for raw in open(src, encoding="utf-8"):
+    line = raw.split("#", 1)[0].strip()
+    if not line:
+        continue
+    name = re.match(r"[A-Za-z0-9_.\-]+", line).group(0).lower()
+    if name in ("cryptography", "pyopenssl"):
+        continue  # the py3.11 pins (3.4.8 / 21.0.0) predate current wheels
+    if name == "psycopg2":
+        line = "psycopg2-binary" + line[len(name):]
+    if name in ("python-ldap", "gevent", "greenlet"):
+        optional.append(line)  # may need a C toolchain and headers; best effort
+    else:
+        main.append(line)
+main += ["cryptography>=42", "pyopenssl>=24.1", "setuptools<70"]
+open(main_out, "w").write("\n".join(main) + "\n")
+open(opt_out, "w").write("\n".join(optional) + "\n")
+EOF
+    quietly "$WORK/pip-odoo.log" "$VPY" -m pip install -q -r "$WORK/odoo-req.txt" || return 1
+    local line
+    while read -r line; do
+        [ -n "$line" ] || continue
+        "$VPY" -m pip install -q "$line" >>"$WORK/pip-odoo.log" 2>&1 \
+            || echo "note: optional Odoo requirement not installed: $line"
+    done <"$WORK/odoo-req-optional.txt"
+    quietly "$WORK/pip-odoo.log" "$VPY" -m pip install -q --no-deps \
+        --config-settings editable_mode=compat -e "$ODOO_SRC" || return 1
+    quietly "$WORK/pip-odoo.log" "$VPY" -m pip install -q \
+        "odoo-addon-fastapi>=17.0,<17.1dev" \
+        "odoo-addon-endpoint-route-handler>=17.0,<17.1dev" || return 1
+    # Requirements of the project win over Odoo's pins where they overlap.
+    quietly "$WORK/pip-odoo.log" "$VPY" -m pip install -q \
+        -r requirements.txt -r requirements-test.txt || return 1
+    echo "$want" >"$stamp"
+}
+
+# ---------------------------------------------------------------------------
+# Tiers
+# ---------------------------------------------------------------------------
+lint() {
+    local rc=0 mods=() m
+    say "lint: ruff check"
+    "$VENV/bin/ruff" check . || rc=1
+    for m in "${MODULES[@]}"; do
+        if [ -f "$m/__manifest__.py" ]; then
+            mods+=("$m")
+        else
+            echo "lint: module $m is missing"
+            rc=1
+        fi
+    done
+    if [ ${#mods[@]} -gt 0 ]; then
+        say "lint: pylint-odoo (.pylintrc-mandatory) on ${#mods[@]} modules"
+        "$VENV/bin/pylint" --rcfile=.pylintrc-mandatory -j 2 "${mods[@]}" \
+            && echo "pylint-odoo: clean" || rc=1
+    fi
+    return $rc
+}
+
+pure_tier() {
+    say "pure tier: pytest tests/pure"
+    "$VPY" -m pytest tests/pure -p no:cacheprovider \
+        --junitxml="$WORK/junit-pure.xml" -o junit_family=xunit2
+    local rc=$?
+    if [ $rc -eq 5 ]; then
+        echo "pure tier: pytest collected no tests (counted as a failure)"
+    fi
+    return $rc
+}
+
+odoo_tier() {
+    say "Odoo tier"
+    local args=(--result-json "$WORK/odoo-result.json")
+    if [ -n "${ODOO_SRC:-}" ]; then
+        args+=(--odoo-src "$ODOO_SRC")
+    elif [ -n "$ODOO_PY" ]; then
+        export G2P_ODOO_PYTHON="$ODOO_PY"
+    else
+        echo "Odoo tier skipped: no Odoo 17 found (set ODOO_SRC=/path/to/odoo-17 source tree)"
+        return 3
+    fi
+    "$VPY" tests/odoo_tier/run.py "${args[@]}"
+}
+
+# ---------------------------------------------------------------------------
+main() {
+    local t lint_rc=0 pure_rc=0 odoo_rc=0 lint_s=0 pure_s=0 odoo_s=0
+    rm -f "$WORK/junit-pure.xml" "$WORK/junit-e2e.xml" "$WORK/odoo-result.json"
+
+    system_packages || die "installing Debian packages failed (see $WORK/apt.log)"
+    find_odoo
+    t=$SECONDS
+    python_env || die "creating the virtualenv failed (see $WORK/pip.log)"
+    if [ "${G2P_SKIP_ODOO:-}" != 1 ]; then
+        odoo_env || die "installing Odoo's requirements failed (see $WORK/pip-odoo.log)"
+    fi
+    echo "environment ready in $((SECONDS - t)) s ($VENV)"
+
+    if [ "${G2P_SKIP_LINT:-}" = 1 ]; then
+        lint_rc=3
+    else
+        t=$SECONDS; lint; lint_rc=$?; lint_s=$((SECONDS - t))
+    fi
+    t=$SECONDS; pure_tier; pure_rc=$?; pure_s=$((SECONDS - t))
+    if [ "${G2P_SKIP_ODOO:-}" = 1 ]; then
+        echo "Odoo tier skipped: G2P_SKIP_ODOO=1"
+        odoo_rc=3
+    else
+        t=$SECONDS; odoo_tier; odoo_rc=$?; odoo_s=$((SECONDS - t))
+    fi
+
+    say "summary ($((SECONDS - T_START)) s)"
+    "$VPY" tests/odoo_tier/summary.py --work "$WORK" \
+        --lint "$lint_rc:$lint_s" --pure "$pure_rc:$pure_s" --odoo "$odoo_rc:$odoo_s"
+}
+
+main "$@"
