@@ -11,6 +11,7 @@ import io
 import re
 import shutil
 import subprocess
+import tempfile
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -22,6 +23,7 @@ from g2p_payment_files.vouchers.errors import RenderError
 zxingcpp = pytest.importorskip("zxingcpp", reason="test requirement: zxing-cpp")
 try:  # needs the libzbar0 shared library; zbarimg is the fallback
     from pyzbar import pyzbar
+    from pyzbar.pyzbar import ZBarSymbol
 except ImportError:  # pragma: no cover - depends on the machine
     pyzbar = None
 
@@ -94,37 +96,49 @@ def raster_svg_webkit(svg, width_px=700):
 RASTERISERS = {"pillow": raster_svg_pillow, "webkit": raster_svg_webkit}
 
 
-# --- decoders -----------------------------------------------------------------
+# --- decoders (restricted to the expected symbology: no false positives) ------
 
 
-def decode_zxing(image):
-    return [(r.format.name, r.text) for r in zxingcpp.read_barcodes(image)]
+def decode_zxing(image, kind):
+    fmt = (
+        zxingcpp.BarcodeFormat.QRCode
+        if kind == "qr"
+        else zxingcpp.BarcodeFormat.Code128
+    )
+    return [r.text for r in zxingcpp.read_barcodes(image, formats=fmt)]
 
 
-def decode_zbar(image):
+def decode_zbar(image, kind):
     if pyzbar is not None:
-        found = pyzbar.decode(image)
-        return [(r.type, r.data.decode("utf-8")) for r in found]
+        symbol = ZBarSymbol.QRCODE if kind == "qr" else ZBarSymbol.CODE128
+        return [r.data.decode("utf-8") for r in pyzbar.decode(image, symbols=[symbol])]
     binary = shutil.which("zbarimg")
     if not binary:
         pytest.skip("zbar (libzbar0 / zbar-tools) is not installed")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    result = subprocess.run(
-        [binary, "-q", "--raw", "-Sbinary", "-"],
-        input=buffer.getvalue(),
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    return [("QRCODE", result.stdout.decode("utf-8"))] if result.stdout else []
+    with tempfile.NamedTemporaryFile(suffix=".png") as handle:
+        image.save(handle, format="PNG")
+        handle.flush()
+        result = subprocess.run(
+            [
+                binary,
+                "-q",
+                "--raw",
+                "-Sdisable",
+                "-S%s.enable" % ("qrcode" if kind == "qr" else "code128"),
+                handle.name,
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    return result.stdout.decode("utf-8").splitlines()
 
 
 DECODERS = {"zbar": decode_zbar, "zxing": decode_zxing}
 
 
-def decoded_texts(image, decoder):
-    return [text for _fmt, text in DECODERS[decoder](image)]
+def decoded_texts(image, decoder, kind="qr"):
+    return DECODERS[decoder](image, kind)
 
 
 # --- payloads -----------------------------------------------------------------
@@ -228,7 +242,7 @@ def test_upstream_error_correction_codes_map_to_letters():
 def test_code128_round_trip(rasteriser, decoder, data):
     svg = codes.code128_svg(data)
     assert svg.lstrip().startswith("<?xml") or svg.lstrip().startswith("<svg")
-    assert decoded_texts(RASTERISERS[rasteriser](svg), decoder) == [data]
+    assert decoded_texts(RASTERISERS[rasteriser](svg), decoder, "code128") == [data]
 
 
 def test_code128_without_text_and_unencodable_data():
