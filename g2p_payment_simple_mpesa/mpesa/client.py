@@ -26,8 +26,14 @@ from .const import (
     TOKEN_RENEW_MARGIN,
 )
 from .errors import AuthError, ConfigError, GatewayError
+from .payee import whole_amount
 
 _logger = logging.getLogger(__name__)
+
+# Pooled connections idle longer than this are dropped before a deposit: a
+# server closing an idle keep-alive socket just as we reuse it would otherwise
+# turn a harmless reconnect into an ambiguous (in-doubt) payment.
+IDLE_RECONNECT_SECONDS = 4.0
 
 FORM = {
     "Content-Type": "application/x-www-form-urlencoded",
@@ -171,6 +177,7 @@ class SimpleMpesaClient:
         self.statement_url = statement_url or (root and root + "/account/statement")
         self._token = None
         self._token_valid_until = 0.0
+        self._last_io = None
         self.login_count = 0
 
     def __repr__(self):
@@ -260,8 +267,10 @@ class SimpleMpesaClient:
             ms = (time.perf_counter() - start) * 1000.0
             return Outcome(kind, status, message, ms, sent, body, systemic)
 
+        # A fraction is a caller bug, never truncated; the minimum is the gateway's.
+        amount = whole_amount(amount, minimum=None)
         data = {
-            "amount": int(amount),
+            "amount": amount,
             "accountNo": account_no,
             "customerType": customer_type,
         }
@@ -272,6 +281,7 @@ class SimpleMpesaClient:
                 return outcome(RETRYABLE, None, str(exc), False, systemic=True)
             except GatewayError as exc:
                 return outcome(RETRYABLE, exc.http_status, str(exc), False)
+            self._drop_idle_connections()
             try:
                 response = self.session.post(
                     self.payment_url,
@@ -295,6 +305,7 @@ class SimpleMpesaClient:
                 return outcome(
                     AMBIGUOUS, None, f"request failed: {type(exc).__name__}", True
                 )
+            self._last_io = time.monotonic()
             status = response.status_code
             body = _json(response)
             message = _message(body, response)
@@ -312,6 +323,13 @@ class SimpleMpesaClient:
                 )
             return self._classify(status, body, message, outcome)
         raise AssertionError("unreachable")
+
+    def _drop_idle_connections(self):
+        now = time.monotonic()
+        if self._last_io is not None and now - self._last_io > IDLE_RECONNECT_SECONDS:
+            for adapter in self.session.adapters.values():
+                adapter.close()  # pools are re-created on demand
+        self._last_io = now
 
     @staticmethod
     def _classify(status, body, message, outcome):

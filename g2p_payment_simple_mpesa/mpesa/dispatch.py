@@ -262,12 +262,14 @@ def dispatch(
 
 
 def _settle_with_ledger(client, ledger, item, outcome, decision, report):
+    if outcome.kind == TERMINAL and (outcome.http_status or 0) >= 500:
+        return _check_refusal(client, ledger, item, decision)
     if outcome.kind != AMBIGUOUS:
         ledger.note(outcome, item.amount)
         return decision
     try:
         actual = client.balance()
-    except (AuthError, GatewayError, MpesaError) as exc:
+    except MpesaError as exc:
         ledger.tainted = True
         return Decision(
             IN_DOUBT, None, f"{decision.reason}; balance check failed: {exc}"
@@ -281,3 +283,24 @@ def _settle_with_ledger(client, ledger, item, outcome, decision, report):
             f"{outcome.message}; agent balance fell by exactly {item.amount}",
         )
     return Decision(IN_DOUBT, None, f"{decision.reason}; balance check: {result}")
+
+
+def _check_refusal(client, ledger, item, decision):
+    """A 5xx refusal may follow a debit (the gateway is not atomic): verify."""
+    try:
+        actual = client.balance()
+    except MpesaError:
+        ledger.expected = None
+        return decision
+    result = ledger.classify(
+        None if ledger.tainted else ledger.expected, actual, item.amount
+    )
+    ledger.expected = actual
+    if result == APPLIED:
+        return Decision(
+            IN_DOUBT,
+            None,
+            f"gateway refused ({decision.reason}) but the agent balance fell by "
+            f"{item.amount}: debited without credit? Reconcile with the operator.",
+        )
+    return decision

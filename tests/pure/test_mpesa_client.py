@@ -8,7 +8,12 @@ import requests
 
 from g2p_payment_simple_mpesa.mpesa.client import Outcome, SimpleMpesaClient, _jwt_exp
 from g2p_payment_simple_mpesa.mpesa.const import AMBIGUOUS, OK, RETRYABLE, TERMINAL
-from g2p_payment_simple_mpesa.mpesa.errors import AuthError, ConfigError, GatewayError
+from g2p_payment_simple_mpesa.mpesa.errors import (
+    AmountError,
+    AuthError,
+    ConfigError,
+    GatewayError,
+)
 from g2p_payment_simple_mpesa.mpesa.simulator import SimulatorServer
 
 AGENT = "agent@sim.test"
@@ -309,3 +314,25 @@ def test_outcome_is_immutable():
     outcome = Outcome(OK, 200, "Success", 1.0, True, None)
     with pytest.raises(AttributeError):
         outcome.kind = TERMINAL
+
+
+def test_fractional_amount_is_refused_before_sending(sim):
+    client = make_client(sim)
+    with pytest.raises(AmountError, match="whole"):
+        client.deposit(10.5, PAYEE, "subscriber")
+    assert client.deposit(10.0, PAYEE, "subscriber").kind == OK
+    assert sim.requests == 1
+
+
+def test_idle_keep_alive_pool_is_recycled_before_a_deposit(sim, monkeypatch):
+    client = make_client(sim)
+    closed = []
+    adapter = client.session.get_adapter(sim.payment_url)
+    original = adapter.close
+    monkeypatch.setattr(adapter, "close", lambda: closed.append(1) or original())
+    assert client.deposit(10, PAYEE, "subscriber").kind == OK
+    assert client.deposit(10, PAYEE, "subscriber").kind == OK
+    assert closed == []  # busy connection is reused
+    client._last_io -= 60  # as if idle for a minute
+    assert client.deposit(10, PAYEE, "subscriber").kind == OK
+    assert closed  # a possibly half-closed socket is never reused for money

@@ -319,6 +319,32 @@ def test_ledger_drop_after_apply_resolved_paid(sim):
     assert_exactly_once(sim, store)
 
 
+def test_ledger_catches_refusal_after_debit(sim):
+    # the gateway debits the agent, then fails the credit with a business error
+    sim.add_fault(
+        "status",
+        status=500,
+        apply=True,
+        account=PAYEES[1],
+        message="couldn't access account. frozen",
+    )
+    store = MemoryStore(items_for(PAYEES[:3]))
+    run_all(sim, store, ledger=BalanceLedger())
+    assert store.state("pay-1") == IN_DOUBT
+    assert "debited without credit" in store.rows["pay-1"]["reason"]
+    assert store.state("pay-0") == store.state("pay-2") == PAID
+    assert_exactly_once(sim, store)
+
+
+def test_ledger_keeps_real_refusals_failed(sim):
+    sim.freeze(PAYEES[0])
+    store = MemoryStore(items_for(PAYEES[:2]))
+    ledger = BalanceLedger()
+    run_all(sim, store, ledger=ledger)
+    assert store.state("pay-0") == FAILED and store.state("pay-1") == PAID
+    assert ledger.expected == sim.balance_of(AGENT) and not ledger.tainted
+
+
 # -- batch behaviour ----------------------------------------------------------------
 
 
