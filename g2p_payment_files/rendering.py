@@ -6,6 +6,7 @@ marker), and an inline template is parsed once.  A failure is reported as a
 ``TemplateError`` carrying the record that failed, so callers can name it.
 """
 
+import copy
 import json
 import re
 import uuid
@@ -107,7 +108,8 @@ def render_qweb(env, template_src, records):
     values["g2p_internal_marker"] = marker
     values["g2p_internal_qrcodes"] = lambda rec: record_values(rec)["qrcodes"]
     try:
-        rendered = str(env["ir.qweb"]._render(loop, values))
+        # QWeb compiles (and alters) the element it is given: pass copies.
+        rendered = str(env["ir.qweb"]._render(copy.deepcopy(loop), values))
         parts = rendered.split(str(marker))
         if len(parts) != len(records) + 1:
             raise TemplateError("the template output contains the split marker")
@@ -117,7 +119,7 @@ def render_qweb(env, template_src, records):
         # Find the record that fails, so the error can name it.
         for record in records:
             try:
-                env["ir.qweb"]._render(loop, dict(values, docs=record))
+                env["ir.qweb"]._render(copy.deepcopy(loop), dict(values, docs=record))
             except Exception as rec_exc:
                 raise TemplateError(_short_error(rec_exc), record) from rec_exc
         raise TemplateError(_short_error(exc)) from exc

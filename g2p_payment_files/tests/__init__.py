@@ -1,0 +1,7 @@
+from . import (
+    test_access,
+    test_crypto_key_set,
+    test_jwks_endpoint,
+    test_payload_errors,
+    test_prepare_payments,
+)
