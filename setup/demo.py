@@ -98,8 +98,9 @@ def preflight(cfg):
             cfg.odoo_src, os.environ.get("G2P_ODOO_PYTHON") or None
         )
     except odoo_tier.Skip as why:
+        detail = "" if str(why) == "no Odoo 17 found" else f" ({why})"
         raise DemoError(
-            f"no Odoo 17 found ({why}): set ODOO_SRC=/path/to/odoo-17 "
+            f"no Odoo 17 found{detail}: set ODOO_SRC=/path/to/odoo-17 "
             "(a checkout of Odoo's 17.0 branch)"
         ) from None
     try:
@@ -555,6 +556,9 @@ def main(argv=None):
         return 0
     except DemoError as exc:
         say(str(exc))
+        return 1
+    except demo_data.RpcError as exc:
+        say(f"loading the demo data failed: {exc}")
         return 1
     finally:
         for proc in procs:

@@ -39,6 +39,55 @@ ID_TYPE = "National ID"
 VOUCHER_PROGRAM = "Demo Cash Vouchers"
 MPESA_PROGRAM = "Demo Mobile Money (Mpesa)"
 CYCLE_NAME = "Cycle 1 (demo)"
+CRON_XMLID = "g2p_payment_simple_mpesa.ir_cron_mpesa_disburse"
+
+# The voucher: one page per payment, a signed QR code (JWT, ES256 by default)
+# an external verifier checks against /jwks.json, and a Code-128 reference.
+VOUCHER_TEMPLATE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"/><title>Payment voucher</title>
+<style>
+  body { font-family: DejaVu Sans, Arial, sans-serif; margin: 28px; color: #222; }
+  .card { border: 2px solid #1f5f8b; border-radius: 10px; padding: 22px; }
+  h1 { color: #1f5f8b; font-size: 24px; margin: 0 0 4px 0; }
+  .muted { color: #666; font-size: 12px; }
+  table.facts td { padding: 4px 14px 4px 0; font-size: 15px; }
+  .amount { font-size: 28px; font-weight: bold; }
+  .codes td { vertical-align: top; padding-right: 24px; }
+</style></head>
+<body><div class="card">
+  <h1>Payment voucher</h1>
+  <div class="muted"><t t-out="object.program_id.name"/> -
+    <t t-out="object.cycle_id.name"/> - issued by <t t-out="company.name"/></div>
+  <table class="facts" style="margin-top: 16px;">
+    <tr><td>Beneficiary</td><td><b t-out="object.partner_id.name"/></td></tr>
+    <tr><td>National ID</td>
+        <td t-out="object.partner_id.reg_ids[:1].value or '-'"/></tr>
+    <tr><td>Phone</td><td t-out="object.partner_id.phone or '-'"/></tr>
+    <tr><td>Amount</td><td class="amount">
+        <t t-out="object.currency_id.name"/> <t t-out="'%.2f' % object.amount_issued"/>
+    </td></tr>
+    <tr><td>Reference</td><td style="font-family: monospace;" t-out="object.name"/></tr>
+  </table>
+  <table class="codes" style="margin-top: 18px;"><tr>
+    <td><img style="width: 260px;"
+             t-att-src="qrcodes.get_by_name('voucher_qr').content_htmlsafe"/>
+        <div class="muted">Signed QR code: verify it against the JWKS</div></td>
+    <td><img style="width: 300px; height: 90px;"
+             t-att-src="qrcodes.get_by_name('voucher_barcode').content_htmlsafe"/>
+        <div class="muted">Payment reference (Code 128)</div></td>
+  </tr></table>
+  <p class="muted" style="margin-top: 18px;">Present this voucher with your ID at
+    a payment point. The QR code is signed; altering any field makes it invalid.</p>
+</div></body></html>"""
+
+VOUCHER_CLAIMS = (
+    '{"payment": {{ json_dumps(object.name) }}, '
+    '"beneficiary": {{ json_dumps(object.partner_id.name) }}, '
+    '"national_id": {{ json_dumps(object.partner_id.reg_ids[:1].value or None) }}, '
+    '"amount": {{ json_dumps(object.amount_issued) }}, '
+    '"currency": {{ json_dumps(object.currency_id.name) }}, '
+    '"program": {{ json_dumps(object.program_id.name) }}}'
+)
 
 WHAT_TO_CLICK = (
     f"Programs > {VOUCHER_PROGRAM} > Cycles > '{CYCLE_NAME}' > Prepare Payment",
@@ -173,7 +222,7 @@ class JsonRpc:
         if answer.get("error"):
             data = answer["error"].get("data") or {}
             raise RpcError(data.get("message") or answer["error"].get("message"))
-        return answer["result"]
+        return answer.get("result")
 
     @property
     def uid(self):
@@ -318,11 +367,105 @@ def _attach_manager(call, program_id, model, manager_id):
 
 
 def _file_manager(call, program_id):
-    raise NotImplementedError("filled in once the file payment manager has landed")
+    store_id = call("storage.backend", "create", {"name": "Demo voucher store"})
+    call("g2p.program", "write", [program_id], {"supporting_documents_store": store_id})
+    config_id = call(
+        "g2p.payment.file.config",
+        "create",
+        {
+            "name": "Demo voucher",
+            "type": "pdf",
+            "body_string": VOUCHER_TEMPLATE,
+            "qrcode_config_ids": [
+                (
+                    0,
+                    0,
+                    {
+                        "name": "voucher_qr",
+                        "type": "qrcode",
+                        "data_type": "jwt",
+                        "body_string": VOUCHER_CLAIMS,
+                        "validity_days": 90,
+                        "qrcode_error_correct": "0",
+                        "qrcode_box_size": 4,
+                    },
+                ),
+                (
+                    0,
+                    0,
+                    {
+                        "name": "voucher_barcode",
+                        "type": "code-128-barcode",
+                        "data_type": "string",
+                        "body_string": "{{ object.name[:13].upper() }}",
+                    },
+                ),
+            ],
+        },
+    )
+    model = "g2p.program.payment.manager.file"
+    manager_id = call(
+        model,
+        "create",
+        {
+            "name": "Demo voucher payments",
+            "program_id": program_id,
+            "create_batch": True,
+            "batch_tag_ids": [
+                (
+                    0,
+                    0,
+                    {
+                        "name": "Demo vouchers",
+                        "order": 1,
+                        "domain": "[]",
+                        "max_batch_size": 25,
+                        "render_files_per_payment": True,
+                        "file_config_ids": [(6, 0, [config_id])],
+                    },
+                )
+            ],
+            "payment_file_config_ids": [(6, 0, [config_id])],
+        },
+    )
+    _attach_manager(call, program_id, model, manager_id)
+    return manager_id
 
 
 def _mpesa_manager(call, program_id, simulator_url):
-    raise NotImplementedError("filled in once the Mpesa payment manager has landed")
+    base = simulator_url.rstrip("/")
+    model = "g2p.program.payment.manager.simple.mpesa"
+    manager_id = call(
+        model,
+        "create",
+        {
+            "name": "Demo Mpesa payments",
+            "program_id": program_id,
+            "create_batch": True,
+            "batch_tag_ids": [
+                (
+                    0,
+                    0,
+                    {
+                        "name": "Demo Mpesa batches",
+                        "order": 1,
+                        "domain": "[]",
+                        "max_batch_size": 20,
+                    },
+                )
+            ],
+            # simple-mpesa knows its customers by e-mail
+            "payee_id_type": "email",
+            "customer_type": "subscriber",
+            "auth_endpoint_url": f"{base}/api/login/agent",
+            "payment_endpoint_url": f"{base}/api/transaction/deposit",
+            "api_timeout": 10,
+            "username": AGENT_EMAIL,
+            "password": AGENT_PASSWORD,
+        },
+    )
+    _attach_manager(call, program_id, model, manager_id)
+    return manager_id
 
 
 def _cycle(call, program_id, partner_ids):
@@ -349,7 +492,19 @@ def _cycle(call, program_id, partner_ids):
 
 
 def _cron(call):
-    raise NotImplementedError("filled in once the Mpesa cron has landed")
+    """The disbursement cron: active, and every minute so the demo moves."""
+    cron_id = _xmlid(call, CRON_XMLID)
+    call(
+        "ir.cron",
+        "write",
+        [cron_id],
+        {
+            "active": True,
+            "interval_number": 1,
+            "interval_type": "minutes",
+        },
+    )
+    return cron_id
 
 
 def summary(call):
