@@ -433,6 +433,8 @@ def main(argv=None):
     timings = []
     procs = []
     cluster = None
+    # Explicitly: a shell that starts us in the background ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGHUP, _raise_interrupt)
     t0 = time.monotonic()
