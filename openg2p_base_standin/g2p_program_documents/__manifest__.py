@@ -13,5 +13,4 @@
         "views/storage_file_views.xml",
         "views/g2p_program_views.xml",
     ],
-    "installable": True,
 }

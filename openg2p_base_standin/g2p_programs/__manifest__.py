@@ -20,5 +20,4 @@
         "views/g2p_program_views.xml",
     ],
     "application": True,
-    "installable": True,
 }

@@ -14,6 +14,4 @@
         "views/g2p_id_type_views.xml",
         "views/res_partner_views.xml",
     ],
-    "application": False,
-    "installable": True,
 }

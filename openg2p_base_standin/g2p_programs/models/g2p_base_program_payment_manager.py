@@ -15,7 +15,7 @@ class G2PBaseProgramPaymentManager(models.AbstractModel):
     _description = "Base Payment Manager"
 
     name = fields.Char("Manager Name", required=True)
-    program_id = fields.Many2one("g2p.program", string="Program", required=True)
+    program_id = fields.Many2one("g2p.program", required=True)
 
     def prepare_payments(self, cycle, entitlements=None):
         raise NotImplementedError()

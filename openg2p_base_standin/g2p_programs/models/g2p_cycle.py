@@ -12,7 +12,7 @@ class G2PCycle(models.Model):
 
     name = fields.Char(required=True)
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company)
-    program_id = fields.Many2one("g2p.program", "Program", required=True, index=True)
+    program_id = fields.Many2one("g2p.program", required=True, index=True)
     sequence = fields.Integer(default=1)
     start_date = fields.Date(required=True, default=fields.Date.context_today)
     end_date = fields.Date(required=True, default=fields.Date.context_today)

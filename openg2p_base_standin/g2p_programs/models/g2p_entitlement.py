@@ -71,7 +71,7 @@ class G2PEntitlement(models.Model):
             {"state": "approved", "date_approved": fields.Date.context_today(self)}
         )
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_draft(self):
         if self.filtered(lambda e: e.state != "draft"):
             raise UserError(_("Only draft entitlements can be deleted."))
-        return super().unlink()

@@ -16,15 +16,15 @@ class G2PPaymentBatch(models.Model):
         copy=False,
         index=True,
     )
-    cycle_id = fields.Many2one("g2p.cycle", "Cycle", readonly=True, index=True)
+    cycle_id = fields.Many2one("g2p.cycle", readonly=True, index=True)
     program_id = fields.Many2one(
-        "g2p.program", related="cycle_id.program_id", string="Program", store=True
+        "g2p.program", related="cycle_id.program_id", store=True
     )
     external_batch_ref = fields.Char("External Batch Reference #")
     batch_has_started = fields.Boolean()
     batch_has_completed = fields.Boolean()
     payment_ids = fields.Many2many("g2p.payment", string="Payments")
-    tag_id = fields.Many2one("g2p.payment.batch.tag", string="Tag")
+    tag_id = fields.Many2one("g2p.payment.batch.tag")
     stats_datetime = fields.Datetime("Statistics Date/Time")
 
     # Computed from the payments so they can never drift from them.
@@ -76,7 +76,8 @@ class G2PPaymentBatch(models.Model):
             raise UserError(_("Send batches of one program at a time."))
         return programs.get_payment_manager().send_payments(self)
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_unstarted(self):
         started = self.filtered("batch_has_started")
         if started:
             raise UserError(
@@ -85,5 +86,10 @@ class G2PPaymentBatch(models.Model):
                     names=", ".join(started.mapped("name")),
                 )
             )
-        self.payment_ids.unlink()
-        return super().unlink()
+
+    def unlink(self):
+        # A batch owns its issued payments (upstream behaviour).
+        payments = self.payment_ids
+        res = super().unlink()
+        payments.unlink()
+        return res

@@ -6,7 +6,7 @@ class G2PProgramPaymentManager(models.Model):
     _description = "Payment Manager"
     _inherit = "g2p.manager.mixin"
 
-    program_id = fields.Many2one("g2p.program", "Program", ondelete="cascade")
+    program_id = fields.Many2one("g2p.program", ondelete="cascade")
 
     @api.model
     def _selection_manager_ref_id(self):
