@@ -708,7 +708,7 @@ class SimulatorServer:
         httpd.verbose = self.verbose
         self._httpd = httpd
         self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
         self._thread.start()
         real_host, real_port = httpd.server_address[:2]

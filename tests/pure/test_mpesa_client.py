@@ -18,6 +18,9 @@ from g2p_payment_simple_mpesa.mpesa.simulator import SimulatorServer
 
 AGENT = "agent@sim.test"
 PASSWORD = "Pa55-word-never-logged"
+# Generous for a loaded CI box; stalls outlast it and cost the test nothing.
+READ_TIMEOUT = 0.8
+STALL = 2.5
 PAYEE = "payee@sim.test"
 
 
@@ -41,7 +44,7 @@ def sim():
 
 
 def make_client(sim, **options):
-    options.setdefault("timeout", (0.5, 0.3))
+    options.setdefault("timeout", (2.0, READ_TIMEOUT))
     return SimpleMpesaClient(sim.auth_url, sim.payment_url, AGENT, PASSWORD, **options)
 
 
@@ -119,7 +122,7 @@ def test_persistent_401_is_not_retried_forever(sim):
 
 
 def test_login_errors_are_clear_and_raise(sim):
-    bad = SimpleMpesaClient(sim.auth_url, sim.payment_url, AGENT, "wrong", timeout=0.3)
+    bad = SimpleMpesaClient(sim.auth_url, sim.payment_url, AGENT, "wrong")
     with pytest.raises(AuthError, match="provided credentials are invalid"):
         bad.login()
     unknown = SimpleMpesaClient(sim.auth_url, sim.payment_url, "x@y.z", "pw")
@@ -192,7 +195,7 @@ def test_2xx_with_unexpected_body_is_ambiguous(sim):
 
 
 def test_read_timeout_is_ambiguous(sim):
-    sim.add_fault("timeout_after", delay=0.8)
+    sim.add_fault("timeout_after", delay=STALL)
     outcome = make_client(sim).deposit(50, PAYEE, "subscriber")
     assert outcome.kind == AMBIGUOUS and outcome.sent and outcome.http_status is None
     assert sim.deposit_count(PAYEE) == 1  # applied although we never heard back
@@ -212,7 +215,6 @@ def test_connection_refused_is_retryable_and_not_sent(sim):
         f"http://127.0.0.1:{free_port()}/api/transaction/deposit",
         AGENT,
         PASSWORD,
-        timeout=0.3,
     )
     outcome = client.deposit(50, PAYEE, "subscriber")
     assert outcome.kind == RETRYABLE and not outcome.sent
@@ -296,7 +298,7 @@ def test_password_never_in_repr_logs_or_errors(sim, caplog):
     client = make_client(sim)
     texts = [repr(client), str(vars(client))]
     texts.append(repr(client.deposit(50, PAYEE, "subscriber")))
-    sim.add_fault("timeout_after", delay=0.6)
+    sim.add_fault("timeout_after", delay=STALL)
     texts.append(repr(client.deposit(50, PAYEE, "subscriber")))
     sim.expire_tokens()
     texts.append(repr(client.deposit(50, PAYEE, "subscriber")))

@@ -33,6 +33,9 @@ from g2p_payment_simple_mpesa.mpesa.simulator import SimulatorServer
 
 AGENT = "agent@sim.test"
 PASSWORD = "dispatch-secret"
+# Generous for a loaded CI box; stalls outlast it and cost the test nothing.
+READ_TIMEOUT = 0.8
+STALL = 2.5
 START_BALANCE = 1_000_000
 PAYEES = [f"p{i}@sim.test" for i in range(6)]
 
@@ -92,7 +95,7 @@ def sim():
 
 def make_client(sim):
     return SimpleMpesaClient(
-        sim.auth_url, sim.payment_url, AGENT, PASSWORD, timeout=(0.5, 0.3)
+        sim.auth_url, sim.payment_url, AGENT, PASSWORD, timeout=(2.0, READ_TIMEOUT)
     )
 
 
@@ -237,7 +240,7 @@ def test_fault_unexplained_5xx_is_in_doubt_never_resent(sim, apply):
 
 
 def test_fault_timeout_before_applying_is_in_doubt_not_paid(sim):
-    sim.add_fault("timeout_before", delay=0.6, account=PAYEES[0])
+    sim.add_fault("timeout_before", delay=STALL, account=PAYEES[0])
     store = MemoryStore(items_for(PAYEES[:2]))
     run_all(sim, store)
     assert store.state("pay-0") == IN_DOUBT and store.state("pay-1") == PAID
@@ -246,7 +249,7 @@ def test_fault_timeout_before_applying_is_in_doubt_not_paid(sim):
 
 
 def test_fault_timeout_after_applying_is_in_doubt_never_paid_twice(sim):
-    sim.add_fault("timeout_after", delay=0.6, account=PAYEES[0])
+    sim.add_fault("timeout_after", delay=STALL, account=PAYEES[0])
     store = MemoryStore(items_for(PAYEES[:2]))
     run_all(sim, store)
     assert store.state("pay-0") == IN_DOUBT
@@ -291,7 +294,7 @@ def test_connection_refused_is_queued_not_paid(sim):
 
 
 def test_ledger_resolves_applied_after_timeout_as_paid(sim):
-    sim.add_fault("timeout_after", delay=0.6, account=PAYEES[1])
+    sim.add_fault("timeout_after", delay=STALL, account=PAYEES[1])
     store = MemoryStore(items_for(PAYEES[:3]))
     report = run_all(sim, store, ledger=BalanceLedger())[0]
     assert store.state("pay-1") == PAID
@@ -301,7 +304,7 @@ def test_ledger_resolves_applied_after_timeout_as_paid(sim):
 
 
 def test_ledger_keeps_not_applied_timeout_in_doubt(sim):
-    sim.add_fault("timeout_before", delay=0.6, account=PAYEES[0])
+    sim.add_fault("timeout_before", delay=STALL, account=PAYEES[0])
     store = MemoryStore(items_for(PAYEES[:2]))
     ledger = BalanceLedger()
     run_all(sim, store, ledger=ledger)
