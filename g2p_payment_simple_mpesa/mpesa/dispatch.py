@@ -231,11 +231,16 @@ def dispatch(
     report = DispatchReport()
     try:
         client.login()
-        if ledger is not None and ledger.expected is None:
-            ledger.resync(client.balance())
     except (AuthError, GatewayError) as exc:
         report.aborted = str(exc)
         return report
+    if ledger is not None and ledger.expected is None:
+        try:
+            ledger.resync(client.balance())
+        except MpesaError as exc:
+            # Payments can go on; in-doubt ones just stay for the operator.
+            _logger.warning("Agent balance unavailable, ledger disabled: %s", exc)
+            ledger.tainted = True
     for item in items:
         if deadline is not None and clock() >= deadline:
             report.stopped_by_deadline = True

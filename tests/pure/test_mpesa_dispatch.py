@@ -348,6 +348,18 @@ def test_ledger_keeps_real_refusals_failed(sim):
     assert ledger.expected == sim.balance_of(AGENT) and not ledger.tainted
 
 
+def test_unreadable_balance_does_not_block_payments(sim):
+    client = make_client(sim)
+    client.balance_url = sim.base_url + "/api/account/missing"
+    sim.add_fault("drop_after", account=PAYEES[0])
+    store = MemoryStore(items_for(PAYEES[:2]))
+    ledger = BalanceLedger()
+    report = dispatch(store.queued(), client, store, ledger=ledger)
+    assert report.aborted is None and ledger.tainted
+    assert store.state("pay-0") == IN_DOUBT and store.state("pay-1") == PAID
+    assert_exactly_once(sim, store)
+
+
 # -- batch behaviour ----------------------------------------------------------------
 
 
