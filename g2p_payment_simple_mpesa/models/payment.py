@@ -59,12 +59,13 @@ class G2PPayment(models.Model):
         readonly=True,
         copy=False,
         help="Agent balance expected just before the last request (sends per agent are "
-        "serialised, so the balance delta tells whether an in-doubt deposit was applied).",
+        "serialised, so the balance delta tells whether an in-doubt deposit was "
+        "applied).",
     )
     mpesa_balance_before_known = fields.Boolean(readonly=True, copy=False)
     mpesa_manager_id = fields.Many2one(
         "g2p.program.payment.manager.simple.mpesa",
-        "Mpesa Manager",
+        "Mpesa Payment Manager",
         related="batch_id.mpesa_manager_id",
     )
 
@@ -76,7 +77,8 @@ class G2PPayment(models.Model):
         if not any(self.env.user.has_group(g) for g in RECONCILER_GROUPS):
             raise UserError(
                 _(
-                    "Only finance validators and administrators may reconcile Mpesa payments."
+                    "Only finance validators and administrators may reconcile Mpesa "
+                    "payments."
                 )
             )
 

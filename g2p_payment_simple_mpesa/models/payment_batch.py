@@ -16,7 +16,7 @@ class G2PPaymentBatch(models.Model):
 
     mpesa_manager_id = fields.Many2one(
         "g2p.program.payment.manager.simple.mpesa",
-        "Mpesa Manager",
+        "Mpesa Payment Manager",
         index=True,
         readonly=True,
         copy=False,

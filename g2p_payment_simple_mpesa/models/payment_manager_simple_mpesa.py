@@ -92,12 +92,14 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
         default=const.DEFAULT_MAX_ATTEMPTS,
         tracking=True,
         help="Attempts per payment for errors where the gateway certainly did not pay "
-        "(throttling, unavailable). Payments that may have been paid are never retried.",
+        "(throttling, unavailable). Payments that may have been paid are never "
+        "retried.",
     )
     mpesa_payments_per_run = fields.Integer(
         "Payments per Scheduled Run",
         default=200,
-        help="Upper bound of payments one run of the scheduled job sends for this manager.",
+        help="Upper bound of payments one run of the scheduled job sends for this "
+        "manager.",
     )
     mpesa_auto_disburse = fields.Boolean(
         "Disburse Automatically",
@@ -150,7 +152,8 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
             if not 1 <= manager.api_timeout <= 60:
                 raise ValidationError(
                     _(
-                        "Payment manager %(manager)s: the API timeout must be between 1 "
+                        "Payment manager %(manager)s: the API timeout must be "
+                        "between 1 "
                         "and 60 seconds.",
                         manager=manager.name,
                     )
@@ -158,7 +161,8 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
             if manager.mpesa_max_attempts < 1 or manager.mpesa_payments_per_run < 1:
                 raise ValidationError(
                     _(
-                        "Payment manager %(manager)s: max attempts and payments per run "
+                        "Payment manager %(manager)s: max attempts and payments "
+                        "per run "
                         "must be at least 1.",
                         manager=manager.name,
                     )
@@ -314,7 +318,10 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
 
     # --------------------------------------------------------------- payees
     def _mpesa_payee_account(self, payment):
-        """Account number to send for ``payment`` (PayeeError with an officer's message)."""
+        """Account number to send for ``payment``.
+
+        Raises PayeeError with a message a program officer can act on.
+        """
         self.ensure_one()
         partner = payment.partner_id
         kind = self.payee_id_type
@@ -347,7 +354,8 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
             raise PayeeError(
                 _(
                     "Beneficiary %(partner)s %(missing)s, which this payment manager "
-                    "pays to. Add it on the registrant, then prepare the payment again.",
+                    "pays to. Add it on the registrant, then prepare the payment "
+                    "again.",
                     partner=partner.display_name,
                     missing=missing,
                 )
@@ -357,7 +365,8 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
         except PayeeError as exc:
             raise PayeeError(
                 _(
-                    "Beneficiary %(partner)s: %(problem)s Correct it on the registrant, "
+                    "Beneficiary %(partner)s: %(problem)s Correct it on the "
+                    "registrant, "
                     "then prepare the payment again.",
                     partner=partner.display_name,
                     problem=str(exc),
@@ -508,7 +517,11 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
 
     @api.model
     def _cron_disburse_due_batches(self):
-        """Scheduled job: send due batches, bounded per run, re-triggered while work remains."""
+        """Scheduled job: send due batches.
+
+        Bounded per run (time budget, payments per manager); re-triggers itself
+        while work remains.
+        """
         deadline = time.monotonic() + self._mpesa_time_budget()
         Batch = self.env["g2p.payment.batch"].sudo()
         auto = Batch.search(
@@ -555,7 +568,8 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
         self.env.cr.execute(
             """SELECT min(p.mpesa_next_attempt_at) FROM g2p_payment p
                  JOIN g2p_payment_batch b ON b.id = p.batch_id
-                WHERE b.mpesa_manager_id = %s AND b.mpesa_due AND p.mpesa_state = 'queued'""",
+                WHERE b.mpesa_manager_id = %s AND b.mpesa_due
+                  AND p.mpesa_state = 'queued'""",
             (self.id,),
         )
         return self.env.cr.fetchone()[0]
@@ -647,6 +661,9 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
                     # Another worker sends for this agent; it re-triggers the
                     # cron itself while work remains.
                     result["busy"] = True
+                    _logger.info(
+                        "Mpesa manager %s: its agent is busy in another worker", self.id
+                    )
                     return result
                 # Start a fresh transaction: rows committed by the worker that
                 # held the lock before us must be visible (REPEATABLE READ).
@@ -723,7 +740,8 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
         )
         if later.filtered(lambda p: p.mpesa_state != const.PAID):
             return _(
-                "Payment %(name)s: later deposits of this agent are not settled, so the "
+                "Payment %(name)s: later deposits of this agent are not settled, "
+                "so the "
                 "balance cannot tell; decide with the Reconcile wizard.",
                 name=payment.name,
             )
@@ -736,7 +754,8 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
             with self._mpesa_agent_lock() as acquired:
                 if not acquired:
                     return _(
-                        "Payment %(name)s: a disbursement run is using this agent right "
+                        "Payment %(name)s: a disbursement run is using this agent "
+                        "right "
                         "now; try again in a minute.",
                         name=payment.name,
                     )
@@ -779,7 +798,8 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
             )
         else:
             return _(
-                "Payment %(name)s: the agent balance (%(now)s) does not match %(before)s "
+                "Payment %(name)s: the agent balance (%(now)s) does not match "
+                "%(before)s "
                 "or %(before)s minus %(amount)s; decide with the Reconcile wizard.",
                 name=payment.name,
                 now=actual,

@@ -1,4 +1,6 @@
-from . import test_mpesa_disbursement
-from . import test_mpesa_faults
-from . import test_mpesa_reconciliation
-from . import test_mpesa_manager_config
+from . import (
+    test_mpesa_disbursement,
+    test_mpesa_faults,
+    test_mpesa_manager_config,
+    test_mpesa_reconciliation,
+)

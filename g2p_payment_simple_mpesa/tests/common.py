@@ -28,9 +28,7 @@ class MpesaCase(TransactionCase):
         cls.addClassCleanup(cls.sim.stop)
         Manager = cls.env["g2p.program.payment.manager.simple.mpesa"]
         cls.startClassPatcher(
-            patch.object(
-                type(Manager), "_mpesa_commit", lambda self: None
-            )
+            patch.object(type(Manager), "_mpesa_commit", lambda self: None)
         )
         cls.program = cls.env["g2p.program"].create({"name": "Mpesa test program"})
         cls.tag = cls.env["g2p.payment.batch.tag"].create(
@@ -72,7 +70,9 @@ class MpesaCase(TransactionCase):
             {"name": "Cycle %s" % self.cycle_seq, "program_id": self.program.id}
         )
         for vals, amount in beneficiaries:
-            partner = self.env["res.partner"].create(dict({"is_registrant": True}, **vals))
+            partner = self.env["res.partner"].create(
+                dict({"is_registrant": True}, **vals)
+            )
             self.env["g2p.entitlement"].create(
                 {
                     "partner_id": partner.id,
@@ -101,7 +101,9 @@ class MpesaCase(TransactionCase):
         return action
 
     def run_cron(self):
-        self.env["g2p.program.payment.manager.simple.mpesa"]._cron_disburse_due_batches()
+        self.env[
+            "g2p.program.payment.manager.simple.mpesa"
+        ]._cron_disburse_due_batches()
         self.env.invalidate_all()
 
     def payments(self, cycle):

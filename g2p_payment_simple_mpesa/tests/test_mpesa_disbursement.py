@@ -1,5 +1,6 @@
 from odoo.tests import tagged
 
+from ..models.payment_manager_simple_mpesa import AGENT_LOCK_NAMESPACE
 from .common import MpesaCase, const
 
 
@@ -56,7 +57,9 @@ class TestMpesaDisbursement(MpesaCase):
         new_triggers = (
             self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers
         )
-        self.assertTrue(new_triggers, "the cron must re-trigger itself while work remains")
+        self.assertTrue(
+            new_triggers, "the cron must re-trigger itself while work remains"
+        )
         self.run_cron()
         self.run_cron()
         self.assertEqual(self.states(cycle), [const.PAID] * 5)
@@ -101,7 +104,9 @@ class TestMpesaDisbursement(MpesaCase):
         self.assertEqual(
             self.sim.deposit_counts(), {"254711000001": 1, "254711000002": 1}
         )
-        self.assertEqual(cycle.payment_batch_ids.mpesa_dispatch_state, "needs_attention")
+        self.assertEqual(
+            cycle.payment_batch_ids.mpesa_dispatch_state, "needs_attention"
+        )
 
     def test_non_whole_amount_fails_with_reason_and_is_never_truncated(self):
         cycle = self.make_cycle(
@@ -151,7 +156,11 @@ class TestMpesaDisbursement(MpesaCase):
             }
         )
         payment = self.env["g2p.payment"].create(
-            {"entitlement_id": entitlement.id, "cycle_id": cycle.id, "amount_issued": 50}
+            {
+                "entitlement_id": entitlement.id,
+                "cycle_id": cycle.id,
+                "amount_issued": 50,
+            }
         )
         expected = {
             "phone": "254722000123",
@@ -187,8 +196,6 @@ class TestMpesaDisbursement(MpesaCase):
         self.assert_nobody_paid_twice()
 
     def test_busy_agent_lock_means_another_worker_sends(self):
-        from ..models.payment_manager_simple_mpesa import AGENT_LOCK_NAMESPACE
-
         cycle = self.phone_cycle(2, first=60)
         self.prepare_and_send(cycle)
         key = self.manager._mpesa_agent_key()
