@@ -7,7 +7,7 @@ import qrcode
 from barcode.errors import BarcodeError
 from barcode.writer import SVGWriter
 from qrcode import constants as qr_constants
-from qrcode.exceptions import DataOverflowError
+from qrcode import util as qr_util
 
 from . import const
 from .errors import RenderError
@@ -31,6 +31,18 @@ def error_correction_from_upstream(code) -> str:
     return letter
 
 
+def _data_bits(qr_data, version):
+    """Bits one single-mode segment needs in a symbol of this version."""
+    count = len(qr_data)
+    if qr_data.mode == qr_util.MODE_NUMBER:
+        body = 10 * (count // 3) + (0, 4, 7)[count % 3]
+    elif qr_data.mode == qr_util.MODE_ALPHA_NUM:
+        body = 11 * (count // 2) + 6 * (count % 2)
+    else:
+        body = 8 * count
+    return 4 + qr_util.mode_sizes_for_version(version)[qr_data.mode] + body
+
+
 def qr_matrix(
     data: str,
     *,
@@ -42,7 +54,10 @@ def qr_matrix(
 
     ``version`` is a minimum: a larger symbol is chosen when the data needs it.
     ``mask_pattern=None`` lets python-qrcode score all 8 masks (several times
-    slower); any fixed mask gives a standard symbol every decoder reads.
+    slower); any fixed mask gives a standard symbol every decoder reads.  The
+    data is one segment in its densest single mode (base45 -> alphanumeric),
+    and the version is computed here instead of by python-qrcode's trial
+    encoding, which costs as much as the encoding itself.
     """
     level = _QR_LEVELS.get(str(error_correction).upper())
     if level is None:
@@ -54,22 +69,28 @@ def qr_matrix(
         raise RenderError("cannot encode an empty QR code")
     if version is not None and not 1 <= int(version) <= 40:
         raise RenderError("QR version %s is out of range; use 1 to 40" % version)
-    try:
-        qr = qrcode.QRCode(
-            version=int(version) if version else None,
-            error_correction=level,
-            border=0,
-            mask_pattern=mask_pattern,
-        )
-        qr.add_data(data)
-        qr.make(fit=True)
-    except (DataOverflowError, ValueError) as exc:
+    qr_data = qr_util.QRData(data)
+    limits = qr_util.BIT_LIMIT_TABLE[level]
+    fitting = next(
+        (
+            candidate
+            for candidate in range(int(version or 1), 41)
+            if _data_bits(qr_data, candidate) <= limits[candidate]
+        ),
+        None,
+    )
+    if fitting is None:
         raise RenderError(
             "the payload (%d characters) does not fit in a QR code at error"
             " correction %s; shorten it (an ES256 key or the CWT data type give"
-            " much shorter payloads)"
-            " or lower the error correction" % (len(data), error_correction)
-        ) from exc
+            " much shorter payloads) or lower the error correction"
+            % (len(data), error_correction)
+        )
+    qr = qrcode.QRCode(
+        version=fitting, error_correction=level, border=0, mask_pattern=mask_pattern
+    )
+    qr.add_data(qr_data)
+    qr.make(fit=False)
     return qr.modules
 
 

@@ -15,6 +15,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 
 import pytest
+import qrcode
 from PIL import Image, ImageDraw
 
 from g2p_payment_files.vouchers import codes, keys, payloads
@@ -258,3 +259,21 @@ def test_svg_data_uri_round_trips():
     uri = codes.svg_data_uri(svg)
     assert uri.startswith("data:image/svg+xml;base64,")
     assert base64.b64decode(uri.split(",", 1)[1]).decode() == svg
+
+
+@pytest.mark.parametrize("level", ["L", "M", "Q", "H"])
+@pytest.mark.parametrize("alphabet", ["0123456789", "HC1:ABC $%*+-./", "eyJhbGci_-.x"])
+def test_computed_version_is_the_smallest_that_fits(level, alphabet):
+    ec = {"L": 1, "M": 0, "Q": 3, "H": 2}[level]
+    for length in (1, 7, 20, 41, 77, 150, 333, 700, 1200):
+        data = (alphabet * (length // len(alphabet) + 1))[:length]
+        reference = qrcode.QRCode(error_correction=ec)
+        reference.add_data(data, optimize=0)
+        try:
+            reference.best_fit()
+        except qrcode.exceptions.DataOverflowError:
+            with pytest.raises(RenderError, match="does not fit"):
+                codes.qr_matrix(data, error_correction=level)
+            continue
+        size = len(codes.qr_matrix(data, error_correction=level))
+        assert size == 4 * reference.version + 17, (length, level)
