@@ -103,13 +103,6 @@ class OdooDispatchStore:
                     reason=decision.reason,
                 )
             )
-        if self.ledger is not None and self.ledger.expected is not None:
-            self.manager.write(
-                {
-                    "mpesa_expected_balance": self.ledger.expected,
-                    "mpesa_expected_balance_at": fields.Datetime.now(),
-                }
-            )
         # COMMIT right after the answer: a crash later in the run must never
         # roll back the evidence that money moved (or did not).
         self.manager._mpesa_commit()

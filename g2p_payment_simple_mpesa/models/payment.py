@@ -73,6 +73,14 @@ class G2PPayment(models.Model):
         # A sequence, not a timestamp: two sends can happen within one second.
         self.env.cr.execute("CREATE SEQUENCE IF NOT EXISTS g2p_payment_mpesa_send_seq")
 
+    def _mpesa_debited(self):
+        """Whether a failed payment may have moved the agent's money."""
+        self.ensure_one()
+        last = self.mpesa_attempt_ids.sorted(lambda a: (a.attempt_datetime, a.id))[-1:]
+        if not last or not last.request_sent:
+            return False
+        return not 400 <= (last.http_status or 0) < 500
+
     def _mpesa_check_reconciler(self):
         if not any(self.env.user.has_group(g) for g in RECONCILER_GROUPS):
             raise UserError(

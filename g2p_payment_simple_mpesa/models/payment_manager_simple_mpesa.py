@@ -388,8 +388,10 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
     # ------------------------------------------------------------ prepare/send
     def _prepare_payments(self, cycle, entitlements):
         payments, batches = super()._prepare_payments(cycle, entitlements)
+        # Only batched payments are sent (as upstream): the batch is what an
+        # officer sends for disbursement.
         if payments:
-            payments.write({"mpesa_state": const.QUEUED})
+            payments.filtered("batch_id").write({"mpesa_state": const.QUEUED})
         if batches:
             vals = {"mpesa_manager_id": self.id}
             if self.mpesa_auto_disburse:
@@ -698,6 +700,15 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
             deadline=deadline,
             ledger=ledger,
         )
+        if ledger is not None and ledger.expected is not None:
+            # Written once per run, not per payment: the manager row is also
+            # edited from the UI, and a write conflict must not cost a result.
+            self.write(
+                {
+                    "mpesa_expected_balance": ledger.expected,
+                    "mpesa_expected_balance_at": fields.Datetime.now(),
+                }
+            )
         result["counts"] = dict(report.counts)
         result["aborted"] = report.aborted
         result["more"] = report.stopped_by_deadline
@@ -737,6 +748,11 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
                 ("batch_id.mpesa_manager_id", "in", managers.ids),
                 ("mpesa_send_seq", ">", payment.mpesa_send_seq),
             ]
+        )
+        # Later deposits move the balance too: paid ones by their amount,
+        # refused ones (4xx) not at all; anything else makes the delta useless.
+        later = later.filtered(
+            lambda p: p.mpesa_state != const.FAILED or p._mpesa_debited()
         )
         if later.filtered(lambda p: p.mpesa_state != const.PAID):
             return _(

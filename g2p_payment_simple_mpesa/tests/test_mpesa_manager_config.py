@@ -83,6 +83,19 @@ class TestMpesaManagerConfig(MpesaCase):
                 {"payee_id_type": "reg_id", "reg_id_type_for_payee_id": False}
             )
 
+    def test_program_manager_sends_without_seeing_the_credentials(self):
+        cycle = self.phone_cycle(2, first=305)
+        cycle.prepare_payment()
+        action = cycle.with_user(self.program_manager).send_payment()
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertTrue(cycle.payment_batch_ids.mpesa_due)
+        self.run_cron()
+        self.assertEqual(self.states(cycle), ["paid", "paid"])
+
+    def test_validator_cannot_disburse_now(self):
+        with self.assertRaises(AccessError):
+            self.manager.with_user(self.validator).action_disburse_now()
+
     def test_sending_without_credentials_names_the_manager_and_the_fix(self):
         self.manager.password = False
         cycle = self.phone_cycle(1, first=303)

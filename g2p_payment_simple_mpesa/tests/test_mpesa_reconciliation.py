@@ -55,6 +55,18 @@ class TestMpesaReconciliation(MpesaCase):
         doubt.with_user(self.finance).action_mpesa_check_balance()
         self.assertEqual(doubt.mpesa_state, const.IN_DOUBT)
 
+    def test_unsettled_later_deposit_defers_the_decision_to_an_officer(self):
+        cycle = self.phone_cycle(2, amount=100, first=215)
+        self.prepare_and_send(cycle)
+        self.sim.add_fault(kind="timeout_before", delay=1.5, times=2)
+        self.run_cron()
+        first, second = self.payments(cycle)
+        self.assertEqual([first.mpesa_state, second.mpesa_state], ["in_doubt"] * 2)
+        self.sim.state.apply_deposit(AGENT, 100, self.msisdn(215), "subscriber")
+        action = first.with_user(self.finance).action_mpesa_check_balance()
+        self.assertIn("not settled", action["params"]["message"])
+        self.assertEqual(first.mpesa_state, const.IN_DOUBT)
+
     def test_only_finance_validators_and_admins_reconcile(self):
         doubt, _paid = self._in_doubt_then_paid(207)
         with self.assertRaises(UserError):
