@@ -189,7 +189,8 @@ class G2PCryptoKeySet(models.Model):
                     )
         return super().write(vals)
 
-    def copy(self, default=None):
+    def copy_data(self, default=None):
+        # A duplicate would be a second key for the same manager: rotate instead.
         raise UserError(
             _("Key sets cannot be duplicated: use Rotate on the payment manager.")
         )

@@ -36,7 +36,6 @@ class G2PFilesPaymentManager(models.Model):
     )
     key_type = fields.Selection(
         const.KEY_TYPE_SELECTION,
-        string="Key Type",
         default=const.KEY_TYPE_DEFAULT,
         required=True,
         help="Type of the signing keys created for this manager (on creation and "

@@ -32,7 +32,7 @@ class TestAccess(FilePaymentCase):
         with self.assertRaises(AccessError):
             key.read(["priv_key"])
         with self.assertRaises(AccessError):
-            key.priv_key  # noqa: B018
+            self.assertFalse(key.priv_key)
         self.assertNotIn("priv_key", key.read()[0])
         self.assertNotIn("priv_key", key.fields_get())
         with self.assertRaises(AccessError):
