@@ -20,7 +20,6 @@
             "cbor2",
             "qrcode",
             "python-barcode",
-            "pdfkit",
         ],
         "bin": ["wkhtmltopdf"],
     },
