@@ -11,12 +11,12 @@
 #
 # Environment: ODOO_SRC, G2P_VENV, PYTHON, PGHOST/PGPORT/PGUSER (external
 # PostgreSQL instead of a private throw-away cluster), G2P_SKIP_LINT=1,
-# G2P_SKIP_ODOO=1, G2P_SKIP_APT=1.
+# G2P_SKIP_ODOO=1, G2P_SKIP_APT=1, G2P_WORK (logs and results; default .work/).
 set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO" || exit 2
-WORK="$REPO/.work"
+WORK=${G2P_WORK:-$REPO/.work}
 mkdir -p "$WORK"
 PY=${PYTHON:-python3}
 VENV=${G2P_VENV:-$REPO/.venv}
@@ -130,15 +130,22 @@ for raw in open(src, encoding="utf-8"):
     if not line:
         continue
     name = re.match(r"[A-Za-z0-9_.\-]+", line).group(0).lower()
-    if name in ("cryptography", "pyopenssl"):
-        continue  # the py3.11 pins (3.4.8 / 21.0.0) predate current wheels
+    if name in ("cryptography", "pyopenssl", "urllib3", "idna"):
+        # The py3.11 pins (cryptography 3.4.8, pyopenssl 21, urllib3 1.26.5,
+        # idna 2.10) break with current wheels: urllib3 1.26.5's pyopenssl
+        # shim imports modules that cryptography >= 42 no longer has.
+        continue
     if name == "psycopg2":
         line = "psycopg2-binary" + line[len(name):]
     if name in ("python-ldap", "gevent", "greenlet"):
         optional.append(line)  # may need a C toolchain and headers; best effort
     else:
         main.append(line)
-main += ["cryptography>=42", "pyopenssl>=24.1", "setuptools<70"]
+main += [
+    "cryptography>=42,<46", "pyopenssl>=24.1,<26",  # the pair Odoo 17 was tried with
+    "urllib3>=2.0.7,<3", "idna>=3.6",
+    "setuptools<70",  # Odoo 17 imports pkg_resources
+]
 open(main_out, "w").write("\n".join(main) + "\n")
 open(opt_out, "w").write("\n".join(optional) + "\n")
 EOF
@@ -153,7 +160,8 @@ EOF
         --config-settings editable_mode=compat -e "$ODOO_SRC" || return 1
     quietly "$WORK/pip-odoo.log" "$VPY" -m pip install -q \
         "odoo-addon-fastapi>=17.0,<17.1dev" \
-        "odoo-addon-endpoint-route-handler>=17.0,<17.1dev" || return 1
+        "odoo-addon-endpoint-route-handler>=17.0,<17.1dev" \
+        httpx2 || return 1   # httpx2: starlette's TestClient, imported by fastapi's tests
     # Requirements of the project win over Odoo's pins where they overlap.
     quietly "$WORK/pip-odoo.log" "$VPY" -m pip install -q \
         -r requirements.txt -r requirements-test.txt || return 1
@@ -166,7 +174,7 @@ EOF
 lint() {
     local rc=0 mods=() m
     say "lint: ruff check"
-    "$VENV/bin/ruff" check . || rc=1
+    "$VENV/bin/ruff" check --output-format=concise . || rc=1
     for m in "${MODULES[@]}"; do
         if [ -f "$m/__manifest__.py" ]; then
             mods+=("$m")
@@ -196,7 +204,7 @@ pure_tier() {
 
 odoo_tier() {
     say "Odoo tier"
-    local args=(--result-json "$WORK/odoo-result.json")
+    local args=(--result-json "$WORK/odoo-result.json" --work-dir "$WORK")
     if [ -n "${ODOO_SRC:-}" ]; then
         args+=(--odoo-src "$ODOO_SRC")
     elif [ -n "$ODOO_PY" ]; then

@@ -211,7 +211,9 @@ def judge(args, target, db, log_path, rc, seconds):
         states = target.module_states(db, args.modules)
     except Exception as exc:  # database missing or half created
         states = {}
-        problems.append(f"could not read module states: {exc}")
+        problems.append(
+            "could not read module states: " + str(exc).strip().splitlines()[0]
+        )
     not_installed = [m for m in args.modules if states.get(m) != "installed"]
     if not_installed:
         problems.append(
