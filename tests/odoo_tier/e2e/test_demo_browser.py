@@ -1,0 +1,165 @@
+"""The demo as a person sees it, in headless Chromium.
+
+On a copy of the template database loaded with the demo data
+(``setup/demo_data.py``), an officer logs in, opens the voucher program's
+cycle, clicks Prepare Payments, opens a payment and its voucher file, and
+downloads the voucher PDF through the browser session.  The PDF is rendered to
+PNG with ``pdftoppm`` (kept for a look by eye), its QR code is decoded with
+``zbarimg`` and the payload verifies against the server's ``/jwks.json`` with
+the offline verifier.  Screenshots go to ``.work/screenshots/``.
+"""
+
+import base64
+import json
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from g2p_payment_files.vouchers import verify
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+SCREENSHOTS = REPO / ".work" / "screenshots"
+sys.path.insert(0, str(REPO / "setup"))
+
+import demo_data  # noqa: E402
+from headless_chromium import Chromium, find_chromium  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    not (find_chromium() and shutil.which("pdftoppm") and shutil.which("zbarimg")),
+    reason="needs Debian chromium, poppler-utils (pdftoppm) and zbar-tools (zbarimg)",
+)
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _zbar(png, symbology):
+    out = subprocess.run(
+        ["zbarimg", "--raw", "-q", "-Sdisable", f"-S{symbology}.enable", str(png)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return [line for line in out.stdout.splitlines() if line.strip()]
+
+
+def _login(browser, url):
+    browser.goto(f"{url}/web/login")
+    browser.js(
+        "document.querySelector('input[name=login]').value = 'admin';"
+        "document.querySelector('input[name=password]').value = 'admin';"
+    )
+    browser.click("form button[type=submit]")
+    browser.wait_for(
+        "!!document.querySelector('.o_main_navbar')", what="the backend after login"
+    )
+
+
+def _open_form(browser, url, model, res_id, shot):
+    browser.goto(f"{url}/web?debug=#id={res_id}&model={model}&view_type=form")
+    browser.wait_for(
+        "!!document.querySelector('.o_form_view .o_form_sheet')",
+        what=f"the {model} form",
+    )
+    browser.screenshot(SCREENSHOTS / shot)
+
+
+def test_officer_prepares_payments_and_the_voucher_qr_verifies_against_jwks(
+    odoo_db, odoo_server_factory, rpc_factory
+):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    server = odoo_server_factory(odoo_db)
+    rpc = rpc_factory(server, odoo_db)
+    assert demo_data.load(
+        rpc.call, simulator_url="http://127.0.0.1:9", log=lambda *_: None
+    )
+    [cycle_id] = rpc.call(
+        "g2p.cycle", "search", [("program_id.name", "=", demo_data.VOUCHER_PROGRAM)]
+    )
+    browser = Chromium(log_path=str(SCREENSHOTS / "chromium.log"))
+    try:
+        _login(browser, server.url)
+        _open_form(browser, server.url, "g2p.cycle", cycle_id, "01-cycle.png")
+        browser.click("button[name=prepare_payment]")
+        browser.wait_for(
+            "document.body.innerText.includes('payments issued')",
+            what="the 'payments issued' notification",
+        )
+        time.sleep(1)  # let the notification finish fading in
+        browser.screenshot(SCREENSHOTS / "02-payments-prepared.png")
+
+        payments = rpc.call(
+            "g2p.payment",
+            "search_read",
+            [("cycle_id", "=", cycle_id)],
+            ["name", "payment_file_ids", "amount_issued", "partner_id"],
+        )
+        assert len(payments) == demo_data.REGISTRANTS
+        payment = payments[0]
+        assert payment["payment_file_ids"], "the payment has no voucher file"
+        _open_form(browser, server.url, "g2p.payment", payment["id"], "03-payment.png")
+        assert payment["name"] in browser.js("document.body.innerText")
+
+        file_id = payment["payment_file_ids"][0]
+        _open_form(browser, server.url, "storage.file", file_id, "04-voucher-file.png")
+        # Download the PDF as the logged-in officer, through the browser session.
+        pdf_b64 = browser.js(
+            f"fetch('/web/content/storage.file/{file_id}/data?download=true')"
+            ".then(r => { if (!r.ok) throw new Error('HTTP ' + r.status);"
+            " return r.arrayBuffer(); })"
+            ".then(b => { let s = ''; const a = new Uint8Array(b);"
+            " for (let i = 0; i < a.length; i++) s += String.fromCharCode(a[i]);"
+            " return btoa(s); })"
+        )
+    finally:
+        browser.close()
+
+    pdf = SCREENSHOTS / "voucher.pdf"
+    pdf.write_bytes(base64.b64decode(pdf_b64))
+    assert pdf.read_bytes().startswith(b"%PDF")
+    # 300 dpi: the Code-128 bars are too thin for zbar at screen resolution.
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "300",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            str(pdf),
+            str(SCREENSHOTS / "voucher"),
+        ],
+        check=True,
+    )
+    png = SCREENSHOTS / "voucher-1.png"
+    assert png.is_file()
+
+    [payload] = _zbar(png, "qrcode")
+    barcodes = _zbar(png, "code128")
+    assert barcodes == [payment["name"][:13].upper()]
+
+    jwks_url = server.url + demo_data.jwks_path(rpc.call)
+    with _OPENER.open(jwks_url, timeout=30) as resp:
+        jwks = json.loads(resp.read())
+    claims = verify.verify_payload(payload, jwks)
+    assert claims["payment"] == payment["name"]
+    assert claims["amount"] == payment["amount_issued"] == demo_data.AMOUNT
+    assert claims["beneficiary"] == payment["partner_id"][1]
+
+    # A voucher whose payload was altered must not verify.
+    head, body, sig = payload.split(".")
+    forged_claims = dict(json.loads(verify.b64url_decode(body)), amount=99999)
+    forged_body = (
+        base64.urlsafe_b64encode(json.dumps(forged_claims).encode())
+        .rstrip(b"=")
+        .decode()
+    )
+    with pytest.raises(verify.VoucherError):
+        verify.verify_payload(f"{head}.{forged_body}.{sig}", jwks)
