@@ -31,13 +31,7 @@ class StorageBackend(models.Model):
     def _gen_random_name(self):
         return str(uuid.uuid4())
 
-    def add_file(self, data, name=None, extension=None, **kwargs):
-        """Store raw ``data`` (bytes or str) and return the new storage.file.
-
-        ``extension`` is appended to the name as given (".pdf" or "pdf").
-        Extra keyword arguments are written on the file (e.g. res_model, res_id).
-        """
-        self.ensure_one()
+    def _file_vals(self, data, name=None, extension=None, **kwargs):
         if data is None:
             raise UserError(
                 _(
@@ -50,8 +44,26 @@ class StorageBackend(models.Model):
         name = name or self._gen_random_name()
         if extension:
             name += extension if extension.startswith(".") else "." + extension
-        vals = dict(kwargs, name=name, backend_id=self.id, data=base64.b64encode(data))
-        return self.env["storage.file"].create(vals)
+        return dict(kwargs, name=name, backend_id=self.id, data=base64.b64encode(data))
+
+    def add_file(self, data, name=None, extension=None, **kwargs):
+        """Store raw ``data`` (bytes or str) and return the new storage.file.
+
+        ``extension`` is appended to the name (".pdf" or "pdf"); extra keyword
+        arguments are written on the file (e.g. res_model, res_id).
+        """
+        self.ensure_one()
+        return self.env["storage.file"].create(
+            self._file_vals(data, name=name, extension=extension, **kwargs)
+        )
+
+    def add_files(self, items):
+        """Bulk add_file: ``items`` are dicts of add_file keyword arguments
+        (``data`` required). One create for all; files come back in order."""
+        self.ensure_one()
+        return self.env["storage.file"].create(
+            [self._file_vals(**item) for item in items]
+        )
 
     def open_store_files_tree(self):
         self.ensure_one()

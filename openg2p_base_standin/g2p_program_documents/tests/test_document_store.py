@@ -1,5 +1,6 @@
 import base64
 
+from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
 
@@ -42,3 +43,20 @@ class TestDocumentStore(TransactionCase):
 
         self.assertEqual((stored.res_model, stored.res_id), ("g2p.program", program.id))
         self.assertEqual(program.supporting_documents_store, self.store)
+
+    def test_add_files_stores_many_in_order(self):
+        items = [
+            {"data": b"file %d" % i, "name": "f%d" % i, "extension": ".txt"}
+            for i in range(5)
+        ]
+
+        stored = self.store.add_files(items)
+
+        self.assertEqual(stored.mapped("name"), ["f%d.txt" % i for i in range(5)])
+        self.assertEqual(
+            [f.get_content() for f in stored], [b"file %d" % i for i in range(5)]
+        )
+
+    def test_add_file_without_data_names_the_store(self):
+        with self.assertRaisesRegex(UserError, "Vouchers"):
+            self.store.add_file(None)
