@@ -62,6 +62,10 @@ _CBOR_TAG_CWT = 61
 _CBOR_TAG_COSE_SIGN1 = 18
 _MAX_CWT_BYTES = 64 * 1024  # decompression-bomb guard; vouchers are < 3 KB
 _MIN_RSA_BITS = 2048
+_MAX_JWKS_BYTES = 1024 * 1024
+# Only line endings are stripped from a scanned payload (a space is a base45
+# digit; it cannot end a zlib stream's encoding, but keep the input exact).
+_LINE_NOISE = "\r\n\t\x00"
 
 
 def b64url_decode(text):
@@ -228,7 +232,7 @@ def decode_cwt(text, prefix=""):
     ``claims`` (names: iss, exp, ...), ``kid`` (text), ``alg`` (JOSE name or
     None), ``signature`` and ``signed`` (the COSE Sig_structure bytes).
     """
-    text = text.strip()
+    text = text.strip(_LINE_NOISE)
     if prefix:
         if not text.startswith(prefix):
             raise VerificationError("the payload does not start with %r" % prefix)
@@ -243,7 +247,8 @@ def decode_cwt(text, prefix=""):
         if inflater.unconsumed_tail:
             raise VerificationError("the CWT is larger than %d bytes" % _MAX_CWT_BYTES)
     except zlib.error as exc:
-        raise VerificationError("not zlib data: %s" % exc) from exc
+        hint = "" if prefix else " (does the payload have a prefix to pass?)"
+        raise VerificationError("not zlib data: %s%s" % (exc, hint)) from exc
     try:
         obj = cbor2.loads(raw)
         tags = []
@@ -312,9 +317,11 @@ def verify_cwt(text, jwks, *, now=None, cwt_prefix="", leeway=0):
 
 def verify_payload(payload, jwks, *, now=None, cwt_prefix="", leeway=0):
     """Verify a JWT or CWT voucher payload against a JWKS; return its claims."""
-    if not isinstance(payload, str) or not payload.strip():
+    if not isinstance(payload, str):
+        raise VerificationError("the payload must be text")
+    payload = payload.strip(_LINE_NOISE)
+    if not payload:
         raise VerificationError("empty payload")
-    payload = payload.strip()
     if looks_like_jwt(payload):
         return verify_jwt(payload, jwks, now=now, leeway=leeway)
     return verify_cwt(payload, jwks, now=now, cwt_prefix=cwt_prefix, leeway=leeway)
@@ -325,7 +332,9 @@ def load_jwks(source, timeout=10):
     if source.startswith(("https://", "http://")):
         request = urllib.request.Request(source, headers={"Accept": "application/json"})
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            data = response.read()
+            data = response.read(_MAX_JWKS_BYTES + 1)
+        if len(data) > _MAX_JWKS_BYTES:
+            raise ValueError("the JWKS is larger than %d bytes" % _MAX_JWKS_BYTES)
     else:
         with open(source, "rb") as handle:
             data = handle.read()

@@ -223,6 +223,7 @@ def main(argv=None):
         help="comma list of rs256-jwt, es256-jwt, es256-cwt",
     )
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)
     pdf.wkhtmltopdf_binary()  # fail early with the install hint
 
     payments = make_payments(args.count)
@@ -245,6 +246,7 @@ def main(argv=None):
         sample = payments[: max(1, min(args.baseline_sample, args.count))]
         out = Path(tmp) / "baseline"
         out.mkdir()
+        print("... baseline on %d vouchers" % len(sample), file=sys.stderr)
         seconds, timer, files = run_baseline(sample, pems["RS256"], kid, out)
         per_voucher = seconds / len(sample)
         results.append(
@@ -261,6 +263,9 @@ def main(argv=None):
             alg, data_type = variant.upper().split("-")[0], variant.split("-")[1]
             out = Path(tmp) / variant
             out.mkdir()
+            print(
+                "... ours %s on %d vouchers" % (variant, len(payments)), file=sys.stderr
+            )
             seconds, timer, files = run_ours(payments, pems[alg], kid, data_type, out)
             results.append(
                 (
