@@ -89,6 +89,42 @@ def start_simulator(latency_ms):
     raise SystemExit("simulator did not start")
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def proc_cpu(pid):
+    """CPU seconds (user + system, all threads) of a process, from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class CpuMeter:
+    """Accumulates CPU of this process, the simulator and DB backends."""
+
+    def __init__(self, sim_pid, db_pids=()):
+        self.pids = {"sim": [sim_pid], "db": list(db_pids)}
+        self.total = {"client": 0.0, "sim": 0.0, "db": 0.0}
+
+    def __enter__(self):
+        self._start = self._read()
+        return self
+
+    def _read(self):
+        data = {"client": time.process_time()}
+        for key, pids in self.pids.items():
+            data[key] = sum(proc_cpu(pid) for pid in pids)
+        return data
+
+    def __exit__(self, *exc):
+        end = self._read()
+        for key in self.total:
+            self.total[key] += end[key] - self._start[key]
+
+
 def sim_config(base, **fields):
     requests.post(base + "/_sim/config", json=fields, timeout=5).raise_for_status()
 
@@ -152,7 +188,7 @@ SCHEMA = (
         id {serial} PRIMARY KEY, payment_id integer NOT NULL, attempt integer,
         kind varchar, http_status integer, message varchar,
         latency_ms double precision, create_date timestamp)""",
-    "CREATE INDEX mpesa_payment_state_id ON mpesa_payment (state, id)",
+    "CREATE INDEX IF NOT EXISTS mpesa_payment_state_id ON mpesa_payment (state, id)",
 )
 
 
@@ -247,6 +283,68 @@ class SqlStore:
         return result
 
 
+class PgStore(SqlStore):
+    """PostgreSQL store, two round trips per payment, each one durable.
+
+    Autocommit: a single statement is its own transaction and is committed
+    (synchronous_commit) before the call returns, so no separate COMMIT round
+    trip is needed.  The attempt row and the new state go in one statement.
+    """
+
+    def __init__(self, conn):
+        super().__init__(conn, "%s", "NOW()")
+
+    def seed(self, rows):
+        from psycopg2.extras import execute_values  # noqa: PLC0415 - bench only
+
+        cur = self.conn.cursor()
+        execute_values(
+            cur,
+            "INSERT INTO mpesa_payment (id, account_no, amount, customer_type, state) "
+            "VALUES %s",
+            [(i, acct, amount, "subscriber", "queued") for i, acct, amount in rows],
+            page_size=1000,
+        )
+        self.conn.commit()
+        self.conn.autocommit = True
+
+    def begin_send(self, item):
+        cur = self.conn.cursor()
+        cur.execute(
+            "UPDATE mpesa_payment SET state = 'sending', attempts = attempts + 1, "
+            "write_date = NOW() WHERE id = %s AND state = 'queued'",
+            (item.key,),
+        )
+        return cur.rowcount == 1  # committed: durable before the money can move
+
+    def record_result(self, item, outcome, decision):
+        cur = self.conn.cursor()
+        cur.execute(
+            "WITH attempt AS (INSERT INTO mpesa_attempt (payment_id, attempt, kind, "
+            "http_status, message, latency_ms, create_date) "
+            "VALUES (%s, %s, %s, %s, %s, %s, NOW())) "
+            "UPDATE mpesa_payment SET state = %s, retry_after = %s, reason = %s, "
+            "write_date = NOW() WHERE id = %s",
+            (
+                item.key,
+                item.attempts,
+                outcome.kind,
+                outcome.http_status,
+                outcome.message[:200],
+                outcome.latency_ms,
+                decision.state,
+                decision.retry_after,
+                decision.reason[:200],
+                item.key,
+            ),
+        )
+
+    def state_counts(self):
+        cur = self.conn.cursor()
+        cur.execute("SELECT state, count(*) FROM mpesa_payment GROUP BY state")
+        return dict(cur.fetchall())
+
+
 class Database:
     """A throw-away PostgreSQL database, or a sqlite file when PG is unreachable."""
 
@@ -294,17 +392,22 @@ class Database:
             )
         return self
 
-    def connect(self):
+    def connect(self, name="main"):
         if self.kind == "postgresql":
-            return self._psycopg2.connect(dbname=self._pg_name, **self._params)
-        conn = sqlite3.connect(os.path.join(self._tmpdir.name, "bench.sqlite"))
+            conn = self._psycopg2.connect(dbname=self._pg_name, **self._params)
+            with conn.cursor() as cur:
+                cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
+                cur.execute(f'SET search_path TO "{name}"')
+            conn.commit()
+            return conn
+        conn = sqlite3.connect(os.path.join(self._tmpdir.name, f"{name}.sqlite"))
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         return conn
 
-    def new_store(self):
-        """Fresh tables; returns (store, reader connection)."""
-        conn = self.connect()
+    def new_store(self, name, naive=False):
+        """Fresh tables in their own schema; returns (store, reader connection)."""
+        conn = self.connect(name)
         cur = conn.cursor()
         for table in ("mpesa_attempt", "mpesa_payment"):
             cur.execute(f"DROP TABLE IF EXISTS {table}")
@@ -312,10 +415,12 @@ class Database:
         for statement in SCHEMA:
             cur.execute(statement.format(serial=serial))
         conn.commit()
-        reader = self.connect()
+        reader = self.connect(name)
         if self.kind == "postgresql":
             reader.autocommit = True
-            return SqlStore(conn, "%s", "NOW()"), reader
+            if naive:
+                return SqlStore(conn, "%s", "NOW()"), reader
+            return PgStore(conn), reader
         return SqlStore(conn, "?", "CURRENT_TIMESTAMP"), reader
 
     def __exit__(self, *exc):
@@ -332,8 +437,8 @@ class Database:
 class Ours:
     """Our side: one seeded store and client, dispatched slice by slice."""
 
-    def __init__(self, db, base, n, run="ours"):
-        self.store, self.reader = db.new_store()
+    def __init__(self, db, base, n, run="ours", naive=False):
+        self.store, self.reader = db.new_store(run.replace("-", "_"), naive=naive)
         self.store.seed(
             [(i + 1, acct, amount) for i, (acct, amount) in enumerate(payments(n, run))]
         )
@@ -345,6 +450,10 @@ class Ours:
             timeout=(3.0, 10.0),
         )
         self.sent = 0
+        conns = (self.store.conn, self.reader)
+        self.db_pids = [
+            c.get_backend_pid() for c in conns if hasattr(c, "get_backend_pid")
+        ]
 
     def run(self, limit):
         """Dispatch the next ``limit`` queued payments; return elapsed seconds."""
@@ -384,6 +493,11 @@ def main(argv=None):
     parser.add_argument("--payments", type=int, default=5000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument(
+        "--with-naive",
+        action="store_true",
+        help="also time a store doing explicit COMMITs (5 DB round trips/payment)",
+    )
     parser.add_argument("--batch-size", type=int, default=500, help="baseline batch")
     parser.add_argument(
         "--memory-sizes",
@@ -408,54 +522,82 @@ def main(argv=None):
             warm.close()
 
             # The machine is shared: interleave the variants in rounds (order
-            # alternating) so load drift hits both alike.
+            # rotating) so load drift hits all of them alike.
             ours = Ours(db, base, n)
-            t_base = t_ours = 0.0
-            paid_base = 0
+            variants = [
+                ["baseline (upstream style)", 0.0, 0, None],
+                ["ours (engine, PG autocommit)", 0.0, 0, ours],
+            ]
+            meters = {
+                variants[0][0]: CpuMeter(proc.pid),
+                variants[1][0]: CpuMeter(proc.pid, ours.db_pids),
+            }
+            naive = None
+            if args.with_naive and db.kind == "postgresql":
+                naive = Ours(db, base, n, run="naive", naive=True)
+                variants.append(["ours (explicit COMMITs)", 0.0, 0, naive])
+                meters[variants[2][0]] = CpuMeter(proc.pid, naive.db_pids)
             done = 0
             for rnd in range(args.rounds):
                 size = (n - done) // (args.rounds - rnd)
                 if size <= 0:
                     continue
-                if rnd % 2 == 0:
-                    secs, paid = run_baseline(base, size, args.batch_size, f"b{rnd}")
-                    t_base += secs
-                    t_ours += ours.run(size)
-                else:
-                    t_ours += ours.run(size)
-                    secs, paid = run_baseline(base, size, args.batch_size, f"b{rnd}")
-                    t_base += secs
-                paid_base += paid
+                shift = rnd % len(variants)
+                for variant in variants[shift:] + variants[:shift]:
+                    runner = variant[3]
+                    with meters[variant[0]]:
+                        if runner is None:
+                            secs, paid = run_baseline(
+                                base, size, args.batch_size, f"b{rnd}"
+                            )
+                            variant[2] += paid
+                        else:
+                            secs = runner.run(size)
+                    variant[1] += secs
                 done += size
+            trips = {"baseline (upstream style)": "-"}
+            for variant in variants[1:]:
+                runner = variant[3]
+                variant[2] = runner.store.state_counts().get("paid", 0)
+                trips[variant[0]] = "2" if isinstance(runner.store, PgStore) else "5"
             states = ours.store.state_counts()
             sent = ours.sent
-            ours.close()
+            for variant in variants[1:]:
+                variant[3].close()
             counts = sim_counts(base)
             twice = sum(1 for c in counts.values() if c > 1)
 
-            rows = [
-                ("baseline (upstream style)", n, t_base, paid_base),
-                ("ours (engine + PG commits)", n, t_ours, states.get("paid", 0)),
-            ]
             print()
             print(
-                f"{'variant':<28} {'payments':>8} {'seconds':>8} {'pay/s':>8} "
-                f"{'ms/pay':>7} {'overhead ms':>11} {'paid':>6}"
+                f"{'variant':<30} {'payments':>8} {'seconds':>8} {'pay/s':>7} "
+                f"{'ms/pay':>7} {'overhead ms':>11} {'DB trips':>8} {'paid':>6}"
+                f"   CPU ms/pay: {'client':>6} {'DB':>5} {'gateway':>7}"
             )
-            for name, count, secs, paid in rows:
-                per = secs / count * 1000.0
+            for name, secs, paid, _runner in variants:
+                per = secs / n * 1000.0
+                cpu = {k: v / n * 1000.0 for k, v in meters[name].total.items()}
                 print(
-                    f"{name:<28} {count:>8} {secs:>8.2f} {count / secs:>8.1f} "
-                    f"{per:>7.2f} {per - latency * 1000:>11.2f} {paid:>6}"
+                    f"{name:<30} {n:>8} {secs:>8.2f} {n / secs:>7.1f} "
+                    f"{per:>7.2f} {per - latency * 1000:>11.2f} {trips[name]:>8} "
+                    f"{paid:>6}               {cpu['client']:>6.2f} {cpu['db']:>5.2f} "
+                    f"{cpu['sim']:>7.2f}"
                 )
-            ratio = t_base / t_ours
+            t_base = variants[0][1]
+            for name, secs, _paid, _runner in variants[1:]:
+                ratio = t_base / secs
+                print(
+                    f"{name} / baseline throughput: {ratio:.3f} "
+                    f"({(ratio - 1) * 100:+.1f} %)"
+                )
             print(
-                f"\nours / baseline throughput: {ratio:.3f} "
-                f"({(ratio - 1) * 100:+.1f} %), {args.rounds} interleaved rounds"
+                f"{args.rounds} interleaved rounds; 'overhead' = ms per payment beyond "
+                f"the {args.latency_ms:g} ms gateway latency; DB trips = round trips "
+                f"per payment, each state change durable before the next request; "
+                f"CPU from /proc (client = this process, gateway = simulator)"
             )
             print(
-                f"commits per payment (ours): 2; gateway calls: {sent}; "
-                f"states: {states}; accounts paid more than once: {twice}"
+                f"ours: gateway calls {sent}, states {states}; "
+                f"accounts paid more than once (all variants): {twice}"
             )
 
             sizes = [int(s) for s in args.memory_sizes.split(",") if s.strip()]

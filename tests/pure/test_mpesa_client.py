@@ -338,3 +338,25 @@ def test_idle_keep_alive_pool_is_recycled_before_a_deposit(sim, monkeypatch):
     client._last_io -= 60  # as if idle for a minute
     assert client.deposit(10, PAYEE, "subscriber").kind == OK
     assert closed  # a possibly half-closed socket is never reused for money
+
+
+def test_netrc_entry_cannot_replace_the_bearer_token(sim, tmp_path, monkeypatch):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password other\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert make_client(sim).deposit(10, PAYEE, "subscriber").kind == OK
+
+
+def test_proxy_environment_read_once_at_construction(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = SimpleMpesaClient(
+        "https://gw.example/api/login/agent",
+        "https://gw.example/api/transaction/deposit",
+        "a",
+        "p",
+    )
+    assert client.session.proxies.get("https") == "http://proxy.example:3128"
+    assert client.session.trust_env is False
