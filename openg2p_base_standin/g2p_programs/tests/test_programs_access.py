@@ -62,3 +62,20 @@ class TestProgramAccess(ProgramCase):
         self.assertEqual(manager._name, "g2p.program.payment.manager.default")
         self.assertTrue(manager.create_batch)
         self.assertEqual(manager.batch_tag_ids.domain, "[]")
+
+    def test_cycle_form_offers_payment_buttons_and_pages(self):
+        arch = (
+            self.env["g2p.cycle"]
+            .with_user(self.finance)
+            .get_views([(False, "form")])["views"]["form"]["arch"]
+        )
+
+        for needle in (
+            'name="prepare_payment"',
+            'name="send_payment"',
+            'name="cycle_notebook"',
+            'name="entitlements"',
+            'name="payments"',
+            'name="payment_batches"',
+        ):
+            self.assertIn(needle, arch)
