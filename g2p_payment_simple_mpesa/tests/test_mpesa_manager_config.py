@@ -92,6 +92,33 @@ class TestMpesaManagerConfig(MpesaCase):
         self.run_cron()
         self.assertEqual(self.states(cycle), ["paid", "paid"])
 
+    def test_credentials_are_not_in_the_form_of_non_administrators(self):
+        Manager = self.env["g2p.program.payment.manager.simple.mpesa"]
+        for user in (self.validator, self.program_manager):
+            views = Manager.with_user(user).get_views([(False, "form")])
+            arch = views["views"]["form"]["arch"]
+            self.assertIn('name="payee_id_type"', arch)
+            self.assertNotIn('name="password"', arch)
+            self.assertNotIn('name="username"', arch)
+        arch = Manager.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('name="password"', arch)
+
+    def test_shortcuts_open_the_managers_batches_and_in_doubt_payments(self):
+        cycle = self.phone_cycle(1, first=307)
+        self.prepare_and_send(cycle)
+        batches = self.manager.action_open_mpesa_batches()
+        self.assertEqual(
+            self.env["g2p.payment.batch"].search(batches["domain"]),
+            cycle.payment_batch_ids,
+        )
+        self.sim.add_fault(kind="timeout_before", delay=1.5)
+        self.run_cron()
+        self.assertEqual(self.manager.mpesa_in_doubt_count, 1)
+        doubt = self.manager.action_open_in_doubt_payments()
+        self.assertEqual(
+            self.env["g2p.payment"].search(doubt["domain"]), cycle.payment_ids
+        )
+
     def test_validator_cannot_disburse_now(self):
         with self.assertRaises(AccessError):
             self.manager.with_user(self.validator).action_disburse_now()
