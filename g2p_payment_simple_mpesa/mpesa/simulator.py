@@ -34,11 +34,14 @@ request, ``account`` = accountNo, ``times`` = how often it fires, None = always)
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import secrets
 import socket
+import struct
+import sys
 import threading
 import time
 import uuid
@@ -479,7 +482,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):
         if self.server.verbose:
-            super().log_message(format, *args)
+            return super().log_message(format, *args)
+        return None
 
     # -- plumbing ------------------------------------------------------------
     def _read_fields(self):
@@ -510,16 +514,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self):
         self.close_connection = True
-        try:
+        # Linger 0: the close resets the connection, as a crashed server would.
+        with contextlib.suppress(OSError):
             self.connection.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
             )
-        except OSError:
-            pass
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _dispatch(self, method):
         path = urlsplit(self.path).path.rstrip("/")
@@ -840,15 +841,13 @@ def main(argv=None):
         control=not args.no_control,
         verbose=args.verbose,
     )
-    print(
+    sys.stdout.write(
         f"simple-mpesa simulator on http://{args.host}:{args.port} "
-        f"({len(args.agent)} agents, {len(args.customer)} customers)",
-        flush=True,
+        f"({len(args.agent)} agents, {len(args.customer)} customers)\n"
     )
-    try:
+    sys.stdout.flush()
+    with contextlib.suppress(KeyboardInterrupt):
         sim.serve_forever(args.host, args.port)
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":
