@@ -4,4 +4,6 @@ from . import (
     test_jwks_endpoint,
     test_payload_errors,
     test_prepare_payments,
+    test_views,
+    test_voucher_files,
 )

@@ -1,0 +1,69 @@
+from odoo.tests import new_test_user, tagged
+
+from .common import FilePaymentCase
+
+_MODELS = (
+    "g2p.payment.file.config",
+    "g2p.payment.file.qrcode.config",
+    "g2p.program.payment.manager.file",
+    "g2p.crypto.key.set",
+    "g2p.payment.batch.tag",
+    "g2p.payment",
+    "g2p.payment.batch",
+    "g2p.cycle",
+)
+
+
+@tagged("post_install", "-at_install")
+class TestViews(FilePaymentCase):
+    def test_forms_and_lists_load_for_program_managers_and_validators(self):
+        users = (
+            new_test_user(
+                self.env,
+                login="h5_views_pm",
+                groups="base.group_user,g2p_programs.g2p_program_manager",
+            ),
+            new_test_user(
+                self.env,
+                login="h5_views_validator",
+                groups="base.group_user,g2p_programs.g2p_program_validator",
+            ),
+        )
+        for user in users:
+            for model in _MODELS:
+                views = (
+                    self.env[model]
+                    .with_user(user)
+                    .get_views([(False, "list"), (False, "form"), (False, "search")])
+                )
+                for view in views["views"].values():
+                    self.assertNotIn(
+                        'name="priv_key"', view["arch"], (user.login, model)
+                    )
+
+    def test_file_pages_are_on_payment_batch_and_cycle_forms(self):
+        for model in ("g2p.payment", "g2p.payment.batch", "g2p.cycle"):
+            arch = self.env[model].get_views([(False, "form")])["views"]["form"]["arch"]
+            self.assertIn('name="payment_file_ids"', arch, model)
+        arch = self.env["g2p.program.payment.manager.file"].get_views(
+            [(False, "form")]
+        )["views"]["form"]["arch"]
+        for name in ("action_rotate_key", "crypto_key_set", "file_document_store"):
+            self.assertIn(name, arch)
+
+    def test_menus_are_where_upstream_put_them(self):
+        menu_files = self.env.ref("g2p_payment_files.menu_payment_manager_file")
+        self.assertEqual(
+            menu_files.parent_id, self.env.ref("g2p_programs.g2p_manager_menu_root")
+        )
+        menu_configs = self.env.ref("g2p_payment_files.menu_payment_file_configs")
+        self.assertEqual(
+            menu_configs.parent_id,
+            self.env.ref("g2p_programs.g2p_program_configuration_menu_root"),
+        )
+        selection = dict(
+            self.env["g2p.program.payment.manager"]._selection_manager_ref_id()
+        )
+        self.assertEqual(
+            selection["g2p.program.payment.manager.file"], "File Payment Manager"
+        )
