@@ -1,39 +1,48 @@
 #!/usr/bin/env bash
 # The demo in one command:   ODOO_SRC=/path/to/odoo-17 bash setup/demo.sh
 #
-# Starts PostgreSQL (private cluster in .work/demo/, or PGHOST), the bundled
-# Mpesa gateway simulator and Odoo 17 with both addons and demo data, then
-# prints the URLs, the login and what to click. Ctrl-C stops everything.
-# Options: --reset (start over), --update (after a code change), --smoke (CI).
-# Settings: see setup/demo.py (DEMO_ODOO_PORT=8069, DEMO_SIMULATOR_PORT=6700, ...).
-set -euo pipefail
+# Prepares the same environment as setup/test.sh (Debian packages when run as
+# root, the .venv virtualenv with Odoo's and the project's requirements and the
+# OCA fastapi addon), then setup/demo.py starts PostgreSQL (private cluster in
+# .work/demo/, or PGHOST), the bundled Mpesa gateway simulator and Odoo 17 with
+# both addons and the demo data, and prints the URLs, the login and what to
+# click. Ctrl-C stops everything; the next start reuses the database.
+#
+# Options: --reset (start over), --update (after a code change), --smoke (start,
+# check, stop). Settings: DEMO_ODOO_PORT=8069, DEMO_SIMULATOR_PORT=6700, ... (see
+# setup/demo.py). G2P_ODOO_PYTHON=/path/to/python skips the environment step and
+# runs Odoo with that interpreter.
+set -uo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo" || exit 2
 
-has_odoo_deps() {  # the Python must run Odoo: psycopg2 + Odoo's own packages
-    "$1" -c 'import psycopg2, werkzeug, lxml, passlib' >/dev/null 2>&1
-}
-
-pick_python() {
-    local candidate
-    if [ -n "${G2P_ODOO_PYTHON:-}" ]; then
-        echo "$G2P_ODOO_PYTHON"; return
-    fi
-    for candidate in "$repo/.work/venv/bin/python" "${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/python}" \
-                     python3 python; do
-        [ -n "$candidate" ] || continue
-        if command -v "$candidate" >/dev/null 2>&1 && has_odoo_deps "$candidate"; then
-            echo "$candidate"; return
-        fi
-    done
-}
-
-python="$(pick_python)"
-if [ -z "$python" ]; then
-    echo "demo: no Python with Odoo's requirements found: create a virtualenv with" \
-         "pip install -r \$ODOO_SRC/requirements.txt -r requirements.txt and" \
-         "run with G2P_ODOO_PYTHON=/path/to/venv/bin/python (or activate it)" >&2
-    exit 1
+if [ -n "${G2P_ODOO_PYTHON:-}" ]; then
+    exec "$G2P_ODOO_PYTHON" "$repo/setup/demo.py" "$@"
 fi
-cd "$repo"
-exec "$python" "$repo/setup/demo.py" "$@"
+
+# The environment helpers of setup/test.sh (everything but its final `main`).
+# The copy sits one level below the repo, as test.sh does, so that its
+# REPO=$(dirname BASH_SOURCE)/.. still names the repository.
+mkdir -p "$repo/.work"
+sed -e '/^main "\$@"$/d' "$repo/setup/test.sh" >"$repo/.work/test-env.sh"
+# shellcheck source=/dev/null
+source "$repo/.work/test-env.sh"
+trap - INT TERM
+
+system_packages || { echo "demo: installing Debian packages failed (see $WORK/apt.log)"; exit 1; }
+find_odoo
+if [ -n "${ODOO_SRC:-}" ] && [ -f "$ODOO_SRC/odoo-bin" ]; then
+    if [ ! -f "$VENV/.g2p-odoo.sha256" ]; then
+        echo "demo: preparing $VENV with Odoo's requirements (first time: several minutes)"
+    fi
+    python_env || { echo "demo: creating $VENV failed (see $WORK/pip.log)"; exit 1; }
+    odoo_env || { echo "demo: installing Odoo's requirements failed (see $WORK/pip-odoo.log)"; exit 1; }
+    export ODOO_SRC
+    exec "$VPY" "$repo/setup/demo.py" "$@"
+elif [ -n "$ODOO_PY" ]; then
+    export G2P_ODOO_PYTHON="$ODOO_PY"
+    exec "$ODOO_PY" "$repo/setup/demo.py" "$@"
+fi
+# No Odoo 17 (or a wrong ODOO_SRC): demo.py says so in one line.
+exec "$PY" "$repo/setup/demo.py" "$@"

@@ -90,15 +90,15 @@ VOUCHER_CLAIMS = (
 )
 
 WHAT_TO_CLICK = (
-    f"Programs > {VOUCHER_PROGRAM} > Cycles > '{CYCLE_NAME}' > Prepare Payment",
-    "Payments tab (or the Payments smart button): open a payment, page 'Files',"
-    " download its voucher PDF (QR code signed with the program's key + barcode)",
-    "Configuration > Payment File Configs: the voucher template and its QR codes;"
-    " File Payment Managers: the signing key (its public half is in the JWKS)",
-    f"Programs > {MPESA_PROGRAM} > Cycles > '{CYCLE_NAME}' > Prepare Payment,"
-    " then Send Payment: the batch becomes due",
-    "The cron 'Mpesa: disburse due payment batches' (every minute in the demo)"
-    " pays it through the simulator: watch Payment Batches / Payments turn paid",
+    f"Programs > Cycles > '{CYCLE_NAME}' of {VOUCHER_PROGRAM} > Prepare Payments"
+    " (50 payments, each with a voucher PDF)",
+    "Payments smart button > open a payment > Files: open the voucher and download"
+    " the PDF (signed QR code + Code-128 reference)",
+    "Verify its QR code offline against the JWKS (command below)",
+    f"Programs > Cycles > '{CYCLE_NAME}' of {MPESA_PROGRAM} > Prepare Payments,"
+    " then Send Payments: the batches become due",
+    "Within a minute the cron 'Mpesa: disburse due payment batches' pays them"
+    " through the simulator: Payment Batches tab / Payments turn Paid",
 )
 
 FIRST_NAMES = (
