@@ -20,12 +20,19 @@ import subprocess
 
 from .errors import RenderError
 
-try:  # pypdf is the maintained name; Odoo 17 itself ships PyPDF2 (same API here)
+# pypdf is the maintained name; Odoo 17 ships PyPDF2 2.12 (Python 3.11+) or
+# 1.26 (Python <= 3.10).  The few calls used here exist in all three.
+try:
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import ArrayObject, NameObject
 except ImportError:  # pragma: no cover - depends on the environment
-    from PyPDF2 import PdfReader, PdfWriter
     from PyPDF2.generic import ArrayObject, NameObject
+
+    try:
+        from PyPDF2 import PdfReader, PdfWriter
+    except ImportError:
+        from PyPDF2 import PdfFileReader as PdfReader
+        from PyPDF2 import PdfFileWriter as PdfWriter
 
 _logger = logging.getLogger(__name__)
 
@@ -147,8 +154,14 @@ def _combine(head: str, body_attrs: str, bodies) -> str:
     return "".join(parts)
 
 
+def resolve(obj):
+    """Dereference a PDF object (``get_object``; ``getObject`` in PyPDF2 1.x)."""
+    getter = getattr(obj, "get_object", None) or getattr(obj, "getObject", None)
+    return getter() if getter else obj
+
+
 def _marker_index(annotation):
-    action = annotation.get_object().get("/A")
+    action = resolve(annotation).get("/A")
     uri = action.get("/URI") if action is not None else None
     if isinstance(uri, bytes):
         uri = uri.decode("latin-1")
@@ -166,7 +179,7 @@ def _split_pdf(data: bytes, count: int):
         annots = page.get("/Annots")
         if annots is None:
             continue
-        annots = annots.get_object()
+        annots = resolve(annots)
         kept = []
         for annotation in annots:
             index = _marker_index(annotation)
@@ -188,8 +201,9 @@ def _split_pdf(data: bytes, count: int):
     outputs = []
     for index in range(count):
         writer = PdfWriter()
+        add_page = getattr(writer, "add_page", None) or writer.addPage
         for page_number in range(bounds[index], bounds[index + 1]):
-            writer.add_page(reader.pages[page_number])
+            add_page(reader.pages[page_number])
         buffer = io.BytesIO()
         writer.write(buffer)
         outputs.append(buffer.getvalue())

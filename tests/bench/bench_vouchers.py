@@ -202,9 +202,13 @@ def payload_lengths(payment, rsa_key, ec_key, kid):
             ),
         ),
     ]
-    claims_len = len(
-        json.dumps(payloads.parse_json_object(rendered), separators=(",", ":"))
+    claims = payloads.build_claims(
+        payloads.parse_json_object(rendered),
+        issuer=ISSUER,
+        validity_seconds=VALIDITY,
+        now=common["now"],
     )
+    claims_len = len(json.dumps(claims, separators=(",", ":"), ensure_ascii=False))
     return claims_len, [(name, text, len(codes.qr_matrix(text))) for name, text in rows]
 
 

@@ -48,8 +48,8 @@ def link_uris(data):
     uris = []
     for page in pdf.PdfReader(io.BytesIO(data)).pages:
         annots = page.get("/Annots")
-        for annot in annots.get_object() if annots is not None else []:
-            action = annot.get_object().get("/A")
+        for annot in pdf.resolve(annots) if annots is not None else []:
+            action = pdf.resolve(annot).get("/A")
             if action is not None and "/URI" in action:
                 uris.append(str(action["/URI"]))
     return uris
