@@ -14,7 +14,9 @@ Private control API (JSON), for tests driving an Odoo server in another process:
 * ``GET /_sim/deposits``  ``{"counts": {account: n}, "deposits": [...], "requests": n}``
 * ``GET /_sim/state``     balances of agents and customers
 * ``POST /_sim/reset``    restore the initial balances, clear counts and faults
-* ``POST /_sim/config``   ``{"latency": s, "auto_register": bool, "token_ttl": s}``
+* ``POST /_sim/config``   ``{"latency": s, "auto_register": bool, "token_ttl": s,
+  "frozen": [account, ...], "racy": bool}`` (racy: reproduce the gateway's
+  lost balance updates under concurrent deposits by one agent)
 * ``POST /_sim/customers`` ``{"customers": [{"account", "type", "balance"}]}``
 * ``POST /_sim/agents``   ``{"agents": [{"email", "password", "balance"}]}``
 * ``POST /_sim/expire_tokens`` every token issued so far becomes invalid
@@ -152,6 +154,7 @@ class GatewayState:
         latency=0.0,
         auto_register=False,
         token_ttl=DEFAULT_TOKEN_TTL,
+        racy=False,
         secret=None,
         clock=time.time,
     ):
@@ -159,6 +162,7 @@ class GatewayState:
         self.secret = secret or secrets.token_bytes(32)
         self.latency = float(latency)
         self.auto_register = bool(auto_register)
+        self.racy = bool(racy)
         self.token_ttl = float(token_ttl)
         self.clock = clock
         self.token_generation = 0
@@ -401,7 +405,16 @@ class GatewayState:
                     f"Amount: {amount} Balance: {agent['balance']}",
                     500,
                 )
-            agent["balance"] -= amount
+            before = agent["balance"]
+            if not self.racy:
+                agent["balance"] = before - amount
+        if self.racy:
+            # simple-mpesa reads, computes and writes the agent balance without
+            # a lock: concurrent deposits by one agent lose debits.
+            time.sleep(0.002)
+            with self.lock:
+                agent["balance"] = before - amount
+        with self.lock:
             customer["balance"] += amount
             self.deposit_counts[account] = self.deposit_counts.get(account, 0) + 1
             now = datetime.now(timezone.utc).isoformat()
@@ -647,11 +660,14 @@ class _Handler(BaseHTTPRequestHandler):
                     state.token_ttl = float(fields["token_ttl"])
                 if "frozen" in fields:
                     state.frozen = set(fields["frozen"] or ())
+                if "racy" in fields:
+                    state.racy = bool(fields["racy"])
                 return 200, {
                     "latency": state.latency,
                     "auto_register": state.auto_register,
                     "token_ttl": state.token_ttl,
                     "frozen": sorted(state.frozen),
+                    "racy": state.racy,
                 }
         if path == "/_sim/customers" and method == "POST":
             for spec in fields.get("customers", []):
@@ -684,6 +700,7 @@ class SimulatorServer:
         latency=0.0,
         auto_register=False,
         token_ttl=DEFAULT_TOKEN_TTL,
+        racy=False,
         control=True,
         verbose=False,
         clock=time.time,
@@ -694,6 +711,7 @@ class SimulatorServer:
             latency=latency,
             auto_register=auto_register,
             token_ttl=token_ttl,
+            racy=racy,
             clock=clock,
         )
         self.control = control
@@ -829,6 +847,11 @@ def main(argv=None):
         help="accept deposits to unknown accounts by registering them (demo)",
     )
     parser.add_argument("--token-ttl", type=float, default=DEFAULT_TOKEN_TTL)
+    parser.add_argument(
+        "--racy",
+        action="store_true",
+        help="lose agent balance updates under concurrent deposits, like the real one",
+    )
     parser.add_argument("--no-control", action="store_true", help="disable /_sim/*")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -838,6 +861,7 @@ def main(argv=None):
         latency=args.latency_ms / 1000.0,
         auto_register=args.auto_register,
         token_ttl=args.token_ttl,
+        racy=args.racy,
         control=not args.no_control,
         verbose=args.verbose,
     )

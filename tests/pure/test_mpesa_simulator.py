@@ -220,3 +220,41 @@ def test_cli_runs_as_a_script(http):
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+def test_racy_mode_loses_concurrent_debits_but_not_serial_ones():
+    customers = [f"r{i}@sim.test" for i in range(40)]
+    with SimulatorServer(
+        agents=[(AGENT, PASSWORD, 100_000)], customers=customers, racy=True
+    ) as sim:
+        with requests.Session() as s:
+            auth = _token(s, sim)
+            for account in customers[:10]:  # one at a time: exact
+                s.post(
+                    sim.payment_url,
+                    headers=auth,
+                    data={
+                        "amount": 10,
+                        "accountNo": account,
+                        "customerType": "subscriber",
+                    },
+                )
+        assert sim.balance_of(AGENT) == 100_000 - 100
+
+        def pay(account):
+            with requests.Session() as s:
+                return s.post(
+                    sim.payment_url,
+                    headers=auth,
+                    data={
+                        "amount": 10,
+                        "accountNo": account,
+                        "customerType": "subscriber",
+                    },
+                ).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(pay, customers[10:])) == {200}
+        assert sum(sim.deposit_counts().values()) == 40
+        # the real gateway's flaw: paid 40 times, debited fewer times
+        assert sim.balance_of(AGENT) > 100_000 - 400
