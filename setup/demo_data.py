@@ -560,12 +560,24 @@ def simulator_args(host="127.0.0.1", port=6700):
     return args
 
 
-def run_simulator(host, port):
+def _simulator_module():
     # Loaded by path: importing the addon package would import Odoo.
     spec = importlib.util.spec_from_file_location("g2p_demo_simulator", SIMULATOR_PY)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.main(simulator_args(host, port))
+    return module
+
+
+def run_simulator(host, port):
+    _simulator_module().main(simulator_args(host, port))
+
+
+def simulator_server():
+    """An in-process simulator with the demo accounts (``.start()`` -> base URL)."""
+    return _simulator_module().SimulatorServer(
+        agents=[(AGENT_EMAIL, AGENT_PASSWORD, AGENT_BALANCE)],
+        customers=[(p["email"], "subscriber") for p in registrants()],
+    )
 
 
 def main(argv=None):
