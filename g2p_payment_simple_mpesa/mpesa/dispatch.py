@@ -78,8 +78,9 @@ def decide(outcome, attempts, max_attempts=DEFAULT_MAX_ATTEMPTS):
             f"reconcile before any retry",
         )
     if kind == RETRYABLE:
-        if outcome.systemic and not outcome.sent:
-            # Configuration trouble is not the payee's fault: keep it queued.
+        if outcome.systemic:
+            # Credentials or URL trouble (never applied by the gateway) is not
+            # the payee's fault: keep it queued whatever the attempt count.
             return Decision(QUEUED, backoff_seconds(attempts), outcome.message)
         if attempts >= max_attempts:
             return Decision(

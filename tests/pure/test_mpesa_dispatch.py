@@ -162,6 +162,8 @@ def test_decide_table():
     # credentials refused before sending: never the payee's fault
     systemic = decide(_outcome(RETRYABLE, sent=False, systemic=True), 9, 5)
     assert systemic.state == QUEUED
+    wrong_url = decide(_outcome(RETRYABLE, sent=True, systemic=True, status=404), 9, 5)
+    assert wrong_url.state == QUEUED
     with pytest.raises(ValueError):
         decide(_outcome("weird"), 1, 5)
 
