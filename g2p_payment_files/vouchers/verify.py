@@ -366,16 +366,18 @@ def main(argv=None):
     try:
         jwks = load_jwks(args.jwks)
     except (OSError, ValueError) as exc:
-        print("error: cannot load JWKS %s: %s" % (args.jwks, exc), file=sys.stderr)
+        sys.stderr.write("error: cannot load JWKS %s: %s\n" % (args.jwks, exc))
         return 2
     try:
         claims = verify_payload(
             payload, jwks, now=args.now, cwt_prefix=args.cwt_prefix, leeway=args.leeway
         )
     except VerificationError as exc:
-        print("invalid: %s" % exc, file=sys.stderr)
+        sys.stderr.write("invalid: %s\n" % exc)
         return 1
-    print(json.dumps(claims, indent=2, sort_keys=True, default=_json_default))
+    sys.stdout.write(
+        json.dumps(claims, indent=2, sort_keys=True, default=_json_default) + "\n"
+    )
     return 0
 
 
