@@ -57,6 +57,7 @@ _MARKER_STYLE = (
 )
 _HEAD_RE = re.compile(r"<head\b[^>]*>(.*?)</head\s*>", re.IGNORECASE | re.DOTALL)
 _BODY_RE = re.compile(r"<body\b([^>]*)>(.*)</body\s*>", re.IGNORECASE | re.DOTALL)
+_HTML_RE = re.compile(r"<html\b([^>]*)>", re.IGNORECASE)
 _SHELL_RE = re.compile(
     r"<!DOCTYPE[^>]*>|</?html\b[^>]*>|</?body\b[^>]*>", re.IGNORECASE
 )
@@ -128,19 +129,24 @@ def html_to_pdf(html: str, options: dict | None = None) -> bytes:
 
 
 def _split_html(html: str):
-    """(head inner HTML, body attributes, body inner HTML) of a document."""
+    """((html attributes, head inner HTML, body attributes), body inner HTML)."""
+    opening = _HTML_RE.search(html)
+    html_attrs = opening.group(1).strip() if opening else ""
     head = _HEAD_RE.search(html)
     head_html = head.group(1).strip() if head else ""
     rest = html[: head.start()] + html[head.end() :] if head else html
     body = _BODY_RE.search(rest)
     if body:
-        return head_html, body.group(1).strip(), body.group(2)
-    return head_html, "", _SHELL_RE.sub("", rest)
+        return (html_attrs, head_html, body.group(1).strip()), body.group(2)
+    return (html_attrs, head_html, ""), _SHELL_RE.sub("", rest)
 
 
-def _combine(head: str, body_attrs: str, bodies) -> str:
+def _combine(shell, bodies) -> str:
+    """One document: the shared shell, each body after a page-break marker."""
+    html_attrs, head, body_attrs = shell
     parts = [
-        '<!DOCTYPE html><html><head><meta charset="utf-8"/>',
+        "<!DOCTYPE html><html%s><head>" % (" " + html_attrs if html_attrs else ""),
+        '<meta charset="utf-8"/>',
         head,
         "</head><body%s>" % (" " + body_attrs if body_attrs else ""),
     ]
@@ -218,9 +224,9 @@ def htmls_to_pdfs(
 ) -> list:
     """One PDF per HTML document, rendered by as few wkhtmltopdf runs as possible.
 
-    Documents sharing the same ``<head>`` and ``<body>`` attributes (the usual
-    case: one template for a batch) go through one process per ``max_per_run``
-    documents.  Should the split markers ever not be found, the affected
+    Documents sharing the same ``<head>`` and ``<html>``/``<body>`` attributes
+    (the usual case: one template for a batch) go through one process per
+    ``max_per_run`` documents.  Should the split markers ever not be found, the affected
     documents are rendered one by one, so the result stays correct.
     """
     htmls = list(htmls)
@@ -232,16 +238,16 @@ def htmls_to_pdfs(
     wkhtmltopdf_binary()  # fail early with the install hint
     groups = {}
     for position, html in enumerate(htmls):
-        head, body_attrs, body = _split_html(html)
-        groups.setdefault((head, body_attrs), []).append((position, body))
+        shell, body = _split_html(html)
+        groups.setdefault(shell, []).append((position, body))
     results = [None] * len(htmls)
-    for (head, body_attrs), members in groups.items():
+    for shell, members in groups.items():
         for offset in range(0, len(members), max_per_run):
             chunk = members[offset : offset + max_per_run]
             if len(chunk) == 1:
                 results[chunk[0][0]] = _run(htmls[chunk[0][0]], options)
                 continue
-            combined = _combine(head, body_attrs, [body for _pos, body in chunk])
+            combined = _combine(shell, [body for _pos, body in chunk])
             pdfs = _split_pdf(_run(combined, options, len(chunk)), len(chunk))
             if pdfs is None:
                 _logger.warning(

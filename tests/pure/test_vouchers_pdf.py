@@ -217,3 +217,16 @@ def test_failing_binary_reports_its_exit_code(monkeypatch, tmp_path):
     monkeypatch.setenv(pdf.BINARY_ENV, str(fake))
     with pytest.raises(RenderError, match=r"exit code 3.*boom: out of paper"):
         pdf.html_to_pdf("<p>x</p>")
+
+
+@needs_wkhtmltopdf
+@needs_poppler
+def test_html_and_body_attributes_are_kept_per_group(count_runs):
+    shell = '<!DOCTYPE html><html %s><head></head><body class="v">%s</body></html>'
+    rtl, ltr = 'dir="rtl" lang="ar"', 'lang="en"'
+    htmls = [shell % (rtl, "<p>alpha</p>"), shell % (ltr, "<p>beta</p>")]
+    htmls.append(shell % (rtl, "<p>gamma</p>"))
+    pdfs = pdf.htmls_to_pdfs(htmls)
+    assert len(count_runs) == 2
+    texts = [pdf_text(p) for p in pdfs]
+    assert ["alpha" in texts[0], "beta" in texts[1], "gamma" in texts[2]] == [True] * 3
