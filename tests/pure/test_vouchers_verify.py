@@ -3,6 +3,7 @@
 import base64
 import http.server
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -161,6 +162,8 @@ def test_zlib_bomb_is_refused(jwks):
 
 
 def _cli(*args, stdin=None):
+    # No proxy: the HTTP test serves the JWKS on 127.0.0.1.
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     return subprocess.run(
         [sys.executable, str(VERIFY_PY), *args],
         input=stdin,
@@ -168,6 +171,7 @@ def _cli(*args, stdin=None):
         text=True,
         timeout=60,
         check=False,
+        env=env,
     )
 
 
