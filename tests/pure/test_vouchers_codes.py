@@ -8,6 +8,7 @@ QR, rects for python-barcode).  Two decoders read the image: zbar and zxing-cpp.
 
 import base64
 import io
+import random
 import re
 import shutil
 import subprocess
@@ -277,3 +278,20 @@ def test_computed_version_is_the_smallest_that_fits(level, alphabet):
             continue
         size = len(codes.qr_matrix(data, error_correction=level))
         assert size == 4 * reference.version + 17, (length, level)
+
+
+@pytest.mark.parametrize("level", ["L", "M", "Q", "H"])
+@pytest.mark.parametrize(
+    "alphabet",
+    ["0123456789", "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:", "eyJhbGci_-.=Zoë"],
+)
+def test_fast_codewords_give_the_same_symbol_as_python_qrcode(level, alphabet):
+    rng = random.Random(7)
+    lengths = [1, 2, 3, 4, 5, 13, 27, 64, 130, 271, 400, 777, 1100, 1800]
+    for length in lengths:
+        data = "".join(rng.choice(alphabet) for _ in range(length))
+        try:
+            reference = codes.qr_matrix(data, error_correction=level, fast=False)
+        except RenderError:
+            continue
+        assert codes.qr_matrix(data, error_correction=level) == reference, length
