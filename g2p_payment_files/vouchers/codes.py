@@ -2,6 +2,7 @@
 
 import base64
 import functools
+import re
 
 import barcode
 import qrcode
@@ -14,6 +15,7 @@ from qrcode import util as qr_util
 from . import const
 from .errors import RenderError
 
+_DARK_RUN = re.compile(rb"\x01+")
 _QR_LEVELS = {
     "L": qr_constants.ERROR_CORRECT_L,
     "M": qr_constants.ERROR_CORRECT_M,
@@ -146,6 +148,53 @@ def _codewords(qr_data, version, level):
     return out
 
 
+# Module placement (the zigzag walk over non-function modules) depends only on
+# the version; mask bits on version and mask.  Both are cached, so laying out a
+# symbol is one XOR of big integers plus one assignment per module.
+_PLACEMENTS = {}
+_MASK_BITS = {}
+
+
+def _placement(modules):
+    size = len(modules)
+    order = []
+    row, step = size - 1, -1
+    for col in range(size - 1, 0, -2):
+        if col <= 6:  # skip the vertical timing pattern
+            col -= 1
+        while True:
+            for c in (col, col - 1):
+                if modules[row][c] is None:
+                    order.append((row, c))
+            row += step
+            if row < 0 or row >= size:
+                row -= step
+                step = -step
+                break
+    return order
+
+
+class _FastQRCode(qrcode.QRCode):
+    """python-qrcode with a cached, integer-based ``map_data``."""
+
+    def map_data(self, data, mask_pattern):
+        order = _PLACEMENTS.get(self.version)
+        if order is None:
+            order = _PLACEMENTS[self.version] = _placement(self.modules)
+        count = len(order)
+        mask_bits = _MASK_BITS.get((self.version, mask_pattern))
+        if mask_bits is None:
+            func = qr_util.mask_func(mask_pattern)
+            mask_bits = int("".join("1" if func(r, c) else "0" for r, c in order), 2)
+            _MASK_BITS[(self.version, mask_pattern)] = mask_bits
+        data_bits = int.from_bytes(bytes(data), "big")
+        spare = count - 8 * len(data)  # remainder bits are light before masking
+        value = (data_bits << spare if spare >= 0 else data_bits >> -spare) ^ mask_bits
+        modules = self.modules
+        for (r, c), bit in zip(order, format(value, "0%db" % count), strict=True):
+            modules[r][c] = bit == "1"
+
+
 def qr_matrix(
     data: str,
     *,
@@ -191,7 +240,7 @@ def qr_matrix(
             " much shorter payloads) or lower the error correction"
             % (len(data), error_correction)
         )
-    qr = qrcode.QRCode(
+    qr = (_FastQRCode if fast else qrcode.QRCode)(
         version=fitting, error_correction=level, border=0, mask_pattern=mask_pattern
     )
     qr.add_data(qr_data)
@@ -206,18 +255,10 @@ def matrix_svg(matrix, *, box_size: int = 10, border: int = 4) -> str:
     size = len(matrix)
     parts = []
     for y, row in enumerate(matrix):
-        x = 0
-        while x < size:
-            if row[x]:
-                start = x
-                while x < size and row[x]:
-                    x += 1
-                parts.append(
-                    "M%d %dh%dv1h-%dz"
-                    % (start + border, y + border, x - start, x - start)
-                )
-            else:
-                x += 1
+        top = y + border
+        for run in _DARK_RUN.finditer(bytes(row)):
+            width = run.end() - run.start()
+            parts.append("M%d %dh%dv1h-%dz" % (run.start() + border, top, width, width))
     total = size + 2 * border
     pixels = total * box_size
     return (

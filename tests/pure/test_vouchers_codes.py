@@ -295,3 +295,14 @@ def test_fast_codewords_give_the_same_symbol_as_python_qrcode(level, alphabet):
         except RenderError:
             continue
         assert codes.qr_matrix(data, error_correction=level) == reference, length
+
+
+@pytest.mark.parametrize("mask", [*range(8), None])
+def test_fast_layout_matches_python_qrcode_for_every_mask(mask):
+    for data in (
+        "PAY-1",
+        "HC1:" + "6BF+70790T9WJWG.FKY*4GO0" * 9,
+        "eyJ" + "aZ_-9" * 150,
+    ):
+        reference = codes.qr_matrix(data, mask_pattern=mask, fast=False)
+        assert codes.qr_matrix(data, mask_pattern=mask) == reference
