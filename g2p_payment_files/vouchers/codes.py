@@ -51,7 +51,9 @@ def _data_bits(qr_data, version):
 # python-qrcode builds the codewords bit by bit and computes Reed-Solomon with a
 # polynomial class; together that is ~60% of its encoding time.  The same
 # codewords are computed here with integer arithmetic and handed to
-# python-qrcode, which still lays out the symbol (tests compare both paths).
+# python-qrcode, which still draws the function patterns and format/version
+# information; the data placement is the cached one below.  The tests check
+# that both paths give identical symbols for every mode, level and mask.
 
 _GF_EXP = [0] * 512
 _GF_LOG = [0] * 256
@@ -211,7 +213,7 @@ def qr_matrix(
     data is one segment in its densest single mode (base45 -> alphanumeric),
     and the version is computed here instead of by python-qrcode's trial
     encoding, which costs as much as the encoding itself.  ``fast=False``
-    lets python-qrcode compute the codewords itself (reference path).
+    lets python-qrcode compute codewords and placement itself (reference path).
     """
     level = _QR_LEVELS.get(str(error_correction).upper())
     if level is None:
