@@ -32,12 +32,21 @@ def _json_dumps(value):
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _csv_quote(value):
+    """``<t t-out="csv_quote(p.partner_id.name)"/>``: one RFC 4180 CSV field."""
+    text = "" if value is None or value is False else str(value)
+    if any(char in text for char in ',"\r\n'):
+        return '"%s"' % text.replace('"', '""')
+    return text
+
+
 def base_values(env, records):
     values = env["mail.render.mixin"]._render_eval_context()
     values.update(
         docs=records,
         company=env.company,
         json_dumps=_json_dumps,
+        csv_quote=_csv_quote,
     )
     return values
 

@@ -23,7 +23,8 @@ class G2PPaymentFileConfig(models.Model):
         string="Body",
         help="QWeb template of one file. Variables: object (the payment or batch), "
         "docs, qrcodes (object.qrcode_ids; qrcodes.get_by_name('x').content_htmlsafe "
-        "is an image source), company, format_amount, format_date, json_dumps.",
+        "is an image source), company, format_amount, format_date, json_dumps, "
+        "csv_quote (one CSV field).",
     )
     qrcode_config_ids = fields.One2many(
         "g2p.payment.file.qrcode.config", "payment_config_id", string="QR Codes"

@@ -1,4 +1,6 @@
 import base64
+import csv
+import io
 import json
 
 from jose import jwt as jose_jwt
@@ -9,6 +11,9 @@ from odoo.tests import tagged
 
 from ..vouchers.verify import decode_cwt, verify_payload
 from .common import BATCH_TEMPLATE, CLAIMS_TEMPLATE, FilePaymentCase
+
+# A newline in a QWeb CSV template (QWeb trims whitespace around directives).
+CSV_NL = "<t t-out=\"'\\n'\"/>"
 
 
 @tagged("post_install", "-at_install")
@@ -75,9 +80,10 @@ class TestPreparePayments(FilePaymentCase):
             {
                 "name": "Bank CSV",
                 "type": "csv",
-                "body_string": "<t>name,amount\n<t t-foreach='object.payment_ids' "
-                "t-as='p'><t t-out='p.partner_id.name'/>,<t t-out='p.amount_issued'/>"
-                "\n</t></t>",
+                "body_string": "<t>name,amount" + CSV_NL + "<t t-foreach="
+                "'object.payment_ids' t-as='p'>"
+                "<t t-out='csv_quote(p.partner_id.name)'/>,"
+                "<t t-out='p.amount_issued'/>" + CSV_NL + "</t></t>",
             }
         )
         tag_high, tag_rest = self.env["g2p.payment.batch.tag"].create(
@@ -119,10 +125,12 @@ class TestPreparePayments(FilePaymentCase):
         self.assertFalse(rest.payment_ids.payment_file_ids)
         csv_file = rest.payment_file_ids.filtered(lambda f: f.name.endswith(".csv"))
         csv_text = base64.b64decode(csv_file.data).decode()
-        partner_name = rest.payment_ids.partner_id.name
-        # Unescaped: a CSV wants the characters, not HTML entities.
-        self.assertIn(partner_name, csv_text)
-        self.assertIn('"', partner_name)
+        rows = list(csv.reader(io.StringIO(csv_text)))
+        # Unescaped and quoted: the name with its quote and ampersand survives.
+        self.assertEqual(rows[0], ["name", "amount"])
+        self.assertEqual(rows[1][0], rest.payment_ids.partner_id.name)
+        self.assertIn('"', rows[1][0])
+        self.assertIn("&", rows[1][0])
         batch_code = rest.qrcode_ids.get_by_name("batch-jwt")
         self.assertEqual(
             verify_payload(batch_code.data, self.jwks())["batch"], rest.name
