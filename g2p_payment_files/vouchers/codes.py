@@ -282,6 +282,8 @@ def qr_svg(
     mask_pattern: int | None = const.QR_DEFAULT_MASK_PATTERN,
 ) -> str:
     """A QR code of ``data`` as SVG text (``box_size`` px per module)."""
+    box_size = 10 if box_size is None else int(box_size)
+    border = 4 if border is None else int(border)
     if box_size < 1 or border < 0:
         raise RenderError("the QR box size must be >= 1 and the border >= 0")
     matrix = qr_matrix(

@@ -214,6 +214,11 @@ def test_svg_size_follows_box_size_and_border():
     total = 21 + 2 * 2
     assert 'width="%d" height="%d"' % (total * 5, total * 5) in svg
     assert 'viewBox="0 0 %d %d"' % (total, total) in svg
+    # Unset (None) settings fall back to python-qrcode's defaults, 10 and 4.
+    unset = codes.qr_svg("PAY-1", box_size=None, border=None)
+    assert 'width="290" height="290"' in unset
+    with pytest.raises(RenderError, match="box size must be >= 1"):
+        codes.qr_svg("PAY-1", box_size=0)
 
 
 def test_too_long_payload_explains_the_fix():
