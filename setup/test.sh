@@ -54,7 +54,12 @@ system_packages() {
     [ "${G2P_SKIP_APT:-}" = 1 ] && return 0
     command -v dpkg-query >/dev/null || return 0   # not Debian: nothing to do
     local missing=() pkg
-    for pkg in postgresql-15 wkhtmltopdf zbar-tools libzbar0 poppler-utils; do
+    local wanted=(postgresql-15 wkhtmltopdf zbar-tools libzbar0 poppler-utils)
+    # The e2e demo test drives a headless browser; only worth it with Odoo.
+    if [ -n "${ODOO_SRC:-}${ODOO_PY}" ] && [ "${G2P_SKIP_ODOO:-}" != 1 ]; then
+        wanted+=(chromium)
+    fi
+    for pkg in "${wanted[@]}"; do
         deb_installed "$pkg" || missing+=("$pkg")
     done
     if ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then
@@ -221,8 +226,8 @@ main() {
     local t lint_rc=0 pure_rc=0 odoo_rc=0 lint_s=0 pure_s=0 odoo_s=0
     rm -f "$WORK/junit-pure.xml" "$WORK/junit-e2e.xml" "$WORK/odoo-result.json"
 
-    system_packages || die "installing Debian packages failed (see $WORK/apt.log)"
     find_odoo
+    system_packages || die "installing Debian packages failed (see $WORK/apt.log)"
     t=$SECONDS
     python_env || die "creating the virtualenv failed (see $WORK/pip.log)"
     if [ "${G2P_SKIP_ODOO:-}" != 1 ]; then

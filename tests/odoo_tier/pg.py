@@ -49,8 +49,10 @@ class PgTarget:
         try:
             cr = conn.cursor()
             if template:
+                fast = conn.server_version >= 150000  # no WAL for every block
+                strategy = " STRATEGY FILE_COPY" if fast else ""
                 cr.execute(
-                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}" + strategy).format(
                         sql.Identifier(name), sql.Identifier(template)
                     )
                 )

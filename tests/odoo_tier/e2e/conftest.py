@@ -157,7 +157,12 @@ def odoo_db(e2e_env):
     conn = e2e_env.connect()
     try:
         with conn.cursor() as cr:
-            cr.execute(f'CREATE DATABASE "{name}" TEMPLATE "{e2e_env.template_db}"')
+            # FILE_COPY (PostgreSQL >= 15) copies files instead of WAL-logging
+            # every block: several times faster for a 30-module database.
+            strategy = " STRATEGY FILE_COPY" if conn.server_version >= 150000 else ""
+            cr.execute(
+                f'CREATE DATABASE "{name}" TEMPLATE "{e2e_env.template_db}"{strategy}'
+            )
     finally:
         conn.close()
     # Attachments live in the filestore, not in the database: copy it too.
