@@ -69,18 +69,29 @@ def _open_form(browser, url, model, res_id, shot):
     browser.screenshot(SCREENSHOTS / shot)
 
 
-def test_officer_prepares_payments_and_the_voucher_qr_verifies_against_jwks(
-    odoo_db, odoo_server_factory, rpc_factory
+@pytest.fixture
+def simulator():
+    sim = demo_data.simulator_server()
+    sim.start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+def _cycle_of(rpc, program):
+    [cycle_id] = rpc.call("g2p.cycle", "search", [("program_id.name", "=", program)])
+    return cycle_id
+
+
+def test_demo_seen_in_a_browser_vouchers_verify_and_mpesa_pays_everyone_once(
+    odoo_db, odoo_server_factory, rpc_factory, simulator
 ):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     server = odoo_server_factory(odoo_db)
     rpc = rpc_factory(server, odoo_db)
-    assert demo_data.load(
-        rpc.call, simulator_url="http://127.0.0.1:9", log=lambda *_: None
-    )
-    [cycle_id] = rpc.call(
-        "g2p.cycle", "search", [("program_id.name", "=", demo_data.VOUCHER_PROGRAM)]
-    )
+    assert demo_data.load(rpc.call, simulator_url=simulator.base_url, log=print)
+    cycle_id = _cycle_of(rpc, demo_data.VOUCHER_PROGRAM)
     browser = Chromium(log_path=str(SCREENSHOTS / "chromium.log"))
     try:
         _login(browser, server.url)
@@ -105,8 +116,16 @@ def test_officer_prepares_payments_and_the_voucher_qr_verifies_against_jwks(
         _open_form(browser, server.url, "g2p.payment", payment["id"], "03-payment.png")
         assert payment["name"] in browser.js("document.body.innerText")
 
+        # Open the voucher as a person does: click its row in the Files list.
         file_id = payment["payment_file_ids"][0]
-        _open_form(browser, server.url, "storage.file", file_id, "04-voucher-file.png")
+        browser.click("div[name=payment_file_ids] .o_data_row .o_data_cell")
+        browser.wait_for(
+            "!!document.querySelector('.modal .o_form_view')",
+            what="the voucher file dialog",
+        )
+        time.sleep(0.5)
+        browser.screenshot(SCREENSHOTS / "04-voucher-file.png")
+        assert ".pdf" in browser.js("document.querySelector('.modal').innerText")
         # Download the PDF as the logged-in officer, through the browser session.
         pdf_b64 = browser.js(
             f"fetch('/web/content/storage.file/{file_id}/data?download=true')"
@@ -116,8 +135,60 @@ def test_officer_prepares_payments_and_the_voucher_qr_verifies_against_jwks(
             " for (let i = 0; i < a.length; i++) s += String.fromCharCode(a[i]);"
             " return btoa(s); })"
         )
+
+        # Mpesa: prepare, send, and the disbursement cron pays through the simulator.
+        mpesa_cycle_id = _cycle_of(rpc, demo_data.MPESA_PROGRAM)
+        _open_form(
+            browser, server.url, "g2p.cycle", mpesa_cycle_id, "05-mpesa-cycle.png"
+        )
+        browser.click("button[name=prepare_payment]")
+        browser.wait_for(
+            "document.body.innerText.includes('payments issued')",
+            what="the 'payments issued' notification",
+        )
+        browser.click("button[name=send_payment]")
+        browser.wait_for(
+            "document.body.innerText.includes('queued for disbursement')",
+            what="the 'queued for disbursement' notification",
+        )
+        time.sleep(1)
+        browser.screenshot(SCREENSHOTS / "06-mpesa-sent.png")
+        # The demo's cron thread would run it within a minute; the test server
+        # has none, so run the scheduled action as its "Run Manually" button does.
+        cron_id = rpc.call(
+            "ir.model.data",
+            "search_read",
+            [
+                ("module", "=", "g2p_payment_simple_mpesa"),
+                ("name", "=", "ir_cron_mpesa_disburse"),
+            ],
+            ["res_id"],
+        )[0]["res_id"]
+        rpc.call("ir.cron", "method_direct_trigger", [cron_id])
+        statuses = rpc.call(
+            "g2p.payment",
+            "search_read",
+            [("cycle_id", "=", mpesa_cycle_id)],
+            ["status", "partner_id"],
+        )
+        _open_form(
+            browser, server.url, "g2p.cycle", mpesa_cycle_id, "07-mpesa-paid.png"
+        )
+        browser.js(
+            "[...document.querySelectorAll('.o_notebook .nav-link')]"
+            ".find(a => a.innerText.includes('Payment Batches')).click()"
+        )
+        time.sleep(1)
+        browser.screenshot(SCREENSHOTS / "07-mpesa-paid.png")
     finally:
         browser.close()
+
+    assert [s["status"] for s in statuses] == ["paid"] * demo_data.REGISTRANTS
+    counts = simulator.deposit_counts()
+    assert sorted(counts.values()) == [1] * demo_data.REGISTRANTS, counts
+    assert simulator.balance_of(demo_data.AGENT_EMAIL) == (
+        demo_data.AGENT_BALANCE - demo_data.REGISTRANTS * int(demo_data.AMOUNT)
+    )
 
     pdf = SCREENSHOTS / "voucher.pdf"
     pdf.write_bytes(base64.b64decode(pdf_b64))
