@@ -2,6 +2,7 @@ import logging
 import time
 import zlib
 from contextlib import contextmanager
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from odoo import _, api, fields, models
@@ -22,6 +23,9 @@ AGENT_LOCK_NAMESPACE = 0x4D50
 # the deadline by one timeout).
 CRON_BUDGET_SHARE = 0.5
 CRON_BUDGET_MAX = 60.0
+# An unchanged agent balance proves "not applied" only once the gateway has
+# certainly finished with the request.
+NOT_APPLIED_SETTLE_MINUTES = 10
 
 PAYEE_ID_TYPE_SELECTION = [
     ("bank_acc_no", "Bank Account Number"),
@@ -800,6 +804,18 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
                 reason=reason,
             )
         elif verdict == const.NOT_APPLIED:
+            settled_after = payment.mpesa_sent_at + timedelta(
+                minutes=NOT_APPLIED_SETTLE_MINUTES
+            )
+            if fields.Datetime.now() < settled_after:
+                # The gateway may still be processing a stalled request: an
+                # early "failed" could be followed by the money moving anyway.
+                return _(
+                    "Payment %(name)s: not applied so far; check again after "
+                    "%(when)s before deciding it failed.",
+                    name=payment.name,
+                    when=settled_after,
+                )
             reason = _(
                 "agent balance unchanged (%(now)s) since the send: the deposit was not "
                 "applied",

@@ -45,6 +45,11 @@ class TestMpesaReconciliation(MpesaCase):
 
     def test_balance_unchanged_marks_the_deposit_failed(self):
         doubt, _paid = self._in_doubt_then_paid(203)
+        # Right after the send the gateway may still apply it: no verdict yet.
+        action = doubt.with_user(self.finance).action_mpesa_check_balance()
+        self.assertIn("check again", action["params"]["message"])
+        self.assertEqual(doubt.mpesa_state, const.IN_DOUBT)
+        doubt.mpesa_sent_at = "2000-01-01 00:00:00"
         doubt.with_user(self.finance).action_mpesa_check_balance()
         self.assertEqual(doubt.mpesa_state, const.FAILED)
         self.assertIn("not applied", doubt.mpesa_failure_reason)
