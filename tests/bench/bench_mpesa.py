@@ -395,7 +395,8 @@ class Database:
             self.kind = "sqlite"
             self._tmpdir = tempfile.TemporaryDirectory(prefix="h3_bench_")
             self.note = (
-                f"NOTE: PostgreSQL not reachable ({type(exc).__name__}: {exc}); "
+                f"NOTE: PostgreSQL not reachable ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())}); "
                 f"using sqlite with synchronous commits instead"
             )
         return self
@@ -534,7 +535,14 @@ def main(argv=None):
             ours = Ours(db, base, n)
             variants = [
                 ["baseline (upstream style)", 0.0, 0, None],
-                ["ours (engine, PG autocommit)", 0.0, 0, ours],
+                [
+                    "ours (engine, PG autocommit)"
+                    if db.kind == "postgresql"
+                    else "ours (engine, sqlite commits)",
+                    0.0,
+                    0,
+                    ours,
+                ],
             ]
             meters = {
                 variants[0][0]: CpuMeter(proc.pid),
@@ -567,7 +575,12 @@ def main(argv=None):
             for variant in variants[1:]:
                 runner = variant[3]
                 variant[2] = runner.store.state_counts().get("paid", 0)
-                trips[variant[0]] = "2" if isinstance(runner.store, PgStore) else "5"
+                if db.kind != "postgresql":
+                    trips[variant[0]] = "n/a"
+                else:
+                    trips[variant[0]] = (
+                        "2" if isinstance(runner.store, PgStore) else "5"
+                    )
             states = ours.store.state_counts()
             sent = ours.sent
             for variant in variants[1:]:
