@@ -61,7 +61,9 @@ def _login(browser, url):
 
 
 def _open_form(browser, url, model, res_id, shot):
-    browser.goto(f"{url}/web?debug=#id={res_id}&model={model}&view_type=form")
+    # A new query string each time: a full page load, never a stale client view.
+    stamp = time.monotonic_ns()
+    browser.goto(f"{url}/web?t={stamp}#id={res_id}&model={model}&view_type=form")
     browser.wait_for(
         "!!document.querySelector('.o_form_view .o_form_sheet')",
         what=f"the {model} form",
@@ -184,6 +186,13 @@ def test_demo_seen_in_a_browser_vouchers_verify_and_mpesa_pays_everyone_once(
         browser.close()
 
     assert [s["status"] for s in statuses] == ["paid"] * demo_data.REGISTRANTS
+    batches = rpc.call(
+        "g2p.payment.batch",
+        "search_read",
+        [("cycle_id", "=", mpesa_cycle_id)],
+        ["batch_has_completed"],
+    )
+    assert batches and all(b["batch_has_completed"] for b in batches), batches
     counts = simulator.deposit_counts()
     assert sorted(counts.values()) == [1] * demo_data.REGISTRANTS, counts
     assert simulator.balance_of(demo_data.AGENT_EMAIL) == (
