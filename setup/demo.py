@@ -145,7 +145,10 @@ class DemoCluster:
 
         self.pg = pg
         self.root = Path(root)
-        self.helper = pg.PrivateCluster(port=port)
+        try:
+            self.helper = pg.PrivateCluster(port=port)
+        except RuntimeError as exc:  # no initdb/pg_ctl on this machine
+            raise DemoError(str(exc)) from None
         self.helper.tmp = str(self.root)  # the helper keeps data and socket here
         self.port = port
         self.started_here = False
@@ -173,18 +176,26 @@ class DemoCluster:
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
         os.chmod(self.root, 0o755)
         if not (self.datadir / "PG_VERSION").is_file():
-            self._run(
-                "initdb",
-                "-D",
-                str(self.datadir),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-locale",
-            )
+            try:
+                self._run(
+                    "initdb",
+                    "-D",
+                    str(self.datadir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                )
+            except subprocess.CalledProcessError as exc:
+                raise DemoError(
+                    f"initdb failed in {self.datadir}: {exc.stdout.strip()[-300:]}"
+                ) from None
             created = True
+        # A cluster left running by a killed launcher is reused, and stopped
+        # at the end like one started here (it is this work dir's own).
+        self.started_here = True
         if not self._running():
             opts = (
                 f"-k {self.root} -p {self.port} -c listen_addresses='' "
@@ -210,7 +221,6 @@ class DemoCluster:
                     f"PostgreSQL did not start ({exc.stdout.strip()[-200:]}); "
                     f"log {self.root / 'server.log'}: {tail}"
                 ) from None
-            self.started_here = True
         admin = pg.PgTarget(host=str(self.root), port=self.port, user="postgres")
         pg.wait_ready(admin)
         if created:
@@ -222,11 +232,15 @@ class DemoCluster:
     def stop(self):
         if not self.started_here:
             return
-        try:
-            self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
-        except subprocess.CalledProcessError:
-            self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "stop")
         self.started_here = False
+        if not self._running():
+            return
+        for mode in ("fast", "immediate"):
+            try:
+                self._run("pg_ctl", "-D", str(self.datadir), "-m", mode, "-w", "stop")
+                return
+            except subprocess.CalledProcessError:
+                continue
 
 
 def db_state(target, db):
