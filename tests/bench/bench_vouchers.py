@@ -25,6 +25,8 @@ import base64
 import importlib
 import io
 import json
+import os
+import resource
 import string
 import sys
 import tempfile
@@ -92,6 +94,12 @@ def render_claims(payment):
 
 def voucher_html(payment, qr_uri):
     return VOUCHER_HTML.substitute(payment, qr=qr_uri)
+
+
+def cpu_seconds():
+    """CPU time of this process and of its waited-for children (wkhtmltopdf)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 class Timer:
@@ -243,86 +251,84 @@ def main(argv=None):
         "Voucher pipeline: %d payments (JSON template -> signed payload -> QR SVG ->"
         % args.count
     )
-    print("one PDF file per payment).  One run, wall-clock; treat as rough.\n")
+    print("one PDF file per payment).  One run each; treat as rough.\n")
 
     results = []
     with tempfile.TemporaryDirectory(prefix="bench_vouchers_") as tmp:
         sample = payments[: max(1, min(args.baseline_sample, args.count))]
-        out = Path(tmp) / "baseline"
-        out.mkdir()
-        print("... baseline on %d vouchers" % len(sample), file=sys.stderr)
-        seconds, timer, files = run_baseline(sample, pems["RS256"], kid, out)
-        per_voucher = seconds / len(sample)
-        results.append(
-            (
-                "baseline RS256 JWT (upstream style)",
-                len(sample),
-                seconds,
-                timer,
-                files,
-                args.count * per_voucher,
-            )
-        )
+        runs = [("baseline RS256 JWT (upstream style)", "baseline", sample)]
         for variant in [v.strip() for v in args.variants.split(",") if v.strip()]:
-            alg, data_type = variant.upper().split("-")[0], variant.split("-")[1]
+            alg, data_type = variant.split("-")
+            runs.append(
+                ("ours %s %s" % (alg.upper(), data_type.upper()), variant, payments)
+            )
+        for name, variant, batch in runs:
             out = Path(tmp) / variant
             out.mkdir()
-            print(
-                "... ours %s on %d vouchers" % (variant, len(payments)), file=sys.stderr
-            )
-            seconds, timer, files = run_ours(payments, pems[alg], kid, data_type, out)
-            results.append(
-                (
-                    "ours %s %s" % (alg, data_type.upper()),
-                    len(payments),
-                    seconds,
-                    timer,
-                    files,
-                    seconds,
+            print("... %s on %d vouchers" % (name, len(batch)), file=sys.stderr)
+            cpu_start = cpu_seconds()
+            if variant == "baseline":
+                seconds, timer, files = run_baseline(batch, pems["RS256"], kid, out)
+            else:
+                alg, data_type = variant.split("-")
+                seconds, timer, files = run_ours(
+                    batch, pems[alg.upper()], kid, data_type, out
                 )
+            results.append(
+                {
+                    "name": name,
+                    "n": len(batch),
+                    "seconds": seconds,
+                    "cpu": cpu_seconds() - cpu_start,
+                    "timer": timer,
+                    "files": files,
+                }
             )
 
-    base_rate = results[0][1] / results[0][2]
-    header = "%-38s %7s %9s %10s %9s %8s %8s %8s %8s %6s" % (
-        "pipeline",
-        "timed",
-        "time s",
-        "voucher/s",
-        "speed-up",
-        "payload",
-        "qr",
-        "pdf",
-        "write",
-        "files",
-    )
+    base = results[0]
+    base_rate = base["n"] / base["seconds"]
+    base_cpu_rate = base["n"] / base["cpu"]
+    columns = ("pipeline", "timed", "wall s", "voucher/s", "speed-up", "cpu s")
+    columns += ("cpu x", "payload", "qr", "pdf", "write", "files")
+    header = "%-36s %6s %8s %10s %9s %8s %7s %8s %6s %6s %6s %6s" % columns
     print(header)
     print("-" * len(header))
-    for name, n, seconds, timer, files, _projected in results:
-        rate = n / seconds
-
-        def ms(stage, timer=timer, n=n):
-            return "%.1f" % (1000 * timer.stages.get(stage, 0.0) / n)
-
+    for row in results:
+        n = row["n"]
+        rate = n / row["seconds"]
+        stage_ms = [
+            "%.1f" % (1000 * row["timer"].stages.get(stage, 0.0) / n)
+            for stage in ("payload", "qr", "pdf", "write")
+        ]
         print(
-            "%-38s %7d %9.2f %10.1f %8.1fx %8s %8s %8s %8s %6d"
+            "%-36s %6d %8.2f %10.1f %8.1fx %8.2f %6.1fx %8s %6s %6s %6s %6d"
             % (
-                name,
+                row["name"],
                 n,
-                seconds,
+                row["seconds"],
                 rate,
                 rate / base_rate,
-                ms("payload"),
-                ms("qr"),
-                ms("pdf"),
-                ms("write"),
-                files,
+                row["cpu"],
+                (n / row["cpu"]) / base_cpu_rate,
+                *stage_ms,
+                row["files"],
             )
         )
-    print("(payload / qr / pdf / write: milliseconds per voucher)")
     print(
-        "Baseline timed on %d vouchers and extrapolated: %d vouchers would take ~%.0f s"
-        " at %.2f vouchers/s." % (results[0][1], args.count, results[0][5], base_rate)
+        "payload / qr / pdf / write: wall milliseconds per voucher.  cpu s: CPU time of"
+        "\nthis process plus its children (wkhtmltopdf), less sensitive than wall time"
+        "\nto other load on the machine; cpu x: speed-up on that basis."
     )
+    print(
+        "The baseline was timed on %d vouchers and extrapolated: %d vouchers would take"
+        " ~%.0f s (%.2f vouchers/s)."
+        % (base["n"], args.count, args.count / base_rate, base_rate)
+    )
+    try:
+        load = "%.1f %.1f %.1f" % os.getloadavg()
+    except OSError:
+        load = "n/a"
+    print("Load average at the end: %s on %s CPU(s)." % (load, os.cpu_count()))
 
     claims_len, rows = payload_lengths(payments[0], rsa_key, ec_key, kid)
     print(
