@@ -65,6 +65,19 @@ class TestMpesaDisbursement(MpesaCase):
         self.assertEqual(self.states(cycle), [const.PAID] * 5)
         self.assert_nobody_paid_twice()
 
+    def test_exhausted_time_budget_stops_the_run_and_retriggers(self):
+        cycle = self.phone_cycle(3, first=25)
+        self.prepare_and_send(cycle)
+        cron = self.env.ref("g2p_payment_simple_mpesa.ir_cron_mpesa_disburse")
+        Trigger = self.env["ir.cron.trigger"]
+        before = Trigger.search([("cron_id", "=", cron.id)])
+        Manager = self.env["g2p.program.payment.manager.simple.mpesa"]
+        Manager.with_context(mpesa_time_budget=1e-9)._cron_disburse_due_batches()
+        self.assertEqual(self.sim.requests, 0)
+        self.assertTrue(Trigger.search([("cron_id", "=", cron.id)]) - before)
+        self.run_cron()
+        self.assertEqual(self.states(cycle), [const.PAID] * 3)
+
     def test_auto_disburse_makes_prepared_batches_due(self):
         self.manager.mpesa_auto_disburse = True
         cycle = self.phone_cycle(2, first=30)
