@@ -29,6 +29,7 @@ a temporary database is created and dropped.  Falls back to sqlite (noted).
 import argparse
 import itertools
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -515,6 +516,8 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     n, latency = args.payments, args.latency_ms / 1000.0
+    # SIGTERM unwinds like Ctrl-C: stop the simulator, drop the database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     proc, base = start_simulator(args.latency_ms)
     try:
