@@ -38,7 +38,8 @@ AGENT_BALANCE = 10_000_000
 ID_TYPE = "National ID"
 VOUCHER_PROGRAM = "Demo Cash Vouchers"
 MPESA_PROGRAM = "Demo Mobile Money (Mpesa)"
-CYCLE_NAME = "Cycle 1 (demo)"
+VOUCHER_CYCLE = "Voucher cycle 1"
+MPESA_CYCLE = "Mpesa cycle 1"
 CRON_XMLID = "g2p_payment_simple_mpesa.ir_cron_mpesa_disburse"
 
 # The voucher: one page per payment, a signed QR code (JWT, ES256 by default)
@@ -90,13 +91,13 @@ VOUCHER_CLAIMS = (
 )
 
 WHAT_TO_CLICK = (
-    f"Programs > Cycles > '{CYCLE_NAME}' of {VOUCHER_PROGRAM} > Prepare Payments"
-    " (50 payments, each with a voucher PDF)",
+    f"Programs > Cycles > Cycles > '{VOUCHER_CYCLE}' ({VOUCHER_PROGRAM})"
+    " > Prepare Payments (50 payments, each with a voucher PDF)",
     "Payments smart button > open a payment > Files: open the voucher and download"
     " the PDF (signed QR code + Code-128 reference)",
     "Verify its QR code offline against the JWKS (command below)",
-    f"Programs > Cycles > '{CYCLE_NAME}' of {MPESA_PROGRAM} > Prepare Payments,"
-    " then Send Payments: the batches become due",
+    f"Programs > Cycles > Cycles > '{MPESA_CYCLE}' ({MPESA_PROGRAM})"
+    " > Prepare Payments, then Send Payments: the batches become due",
     "Within a minute the cron 'Mpesa: disburse due payment batches' pays them"
     " through the simulator: Payment Batches tab / Payments turn Paid",
 )
@@ -306,10 +307,10 @@ def load(call, simulator_url="http://127.0.0.1:6700", count=REGISTRANTS, log=pri
     partner_ids = _registrants(call, count)
     voucher_program = _program(call, VOUCHER_PROGRAM, currency_id)
     _file_manager(call, voucher_program)
-    _cycle(call, voucher_program, partner_ids)
+    _cycle(call, voucher_program, VOUCHER_CYCLE, partner_ids)
     mpesa_program = _program(call, MPESA_PROGRAM, currency_id)
     _mpesa_manager(call, mpesa_program, simulator_url)
-    _cycle(call, mpesa_program, partner_ids)
+    _cycle(call, mpesa_program, MPESA_CYCLE, partner_ids)
     _cron(call)
     call("ir.config_parameter", "set_param", MARKER_PARAM, time.strftime("%F %T"))
     log(f"demo data loaded: {summary(call)}")
@@ -468,10 +469,8 @@ def _mpesa_manager(call, program_id, simulator_url):
     return manager_id
 
 
-def _cycle(call, program_id, partner_ids):
-    cycle_id = call(
-        "g2p.cycle", "create", {"name": CYCLE_NAME, "program_id": program_id}
-    )
+def _cycle(call, program_id, name, partner_ids):
+    cycle_id = call("g2p.cycle", "create", {"name": name, "program_id": program_id})
     ent_ids = call(
         "g2p.entitlement",
         "create",
