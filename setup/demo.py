@@ -383,6 +383,15 @@ def install(cfg, odoo_cmd, base_args, modules, mode="-i"):
         )
 
 
+def _python_for_user():
+    """This interpreter (it has the verifier's libraries), short when in the repo."""
+    exe = Path(sys.executable)
+    try:
+        return str(exe.relative_to(REPO))
+    except ValueError:
+        return str(exe)
+
+
 def banner(cfg, host, jwks_path, counts):
     base = f"http://{host}:{cfg.odoo_port}"
     sim = f"http://127.0.0.1:{cfg.sim_port}"
@@ -403,7 +412,7 @@ def banner(cfg, host, jwks_path, counts):
         " Verify a downloaded voucher's QR code offline against the JWKS:",
         "   pdftoppm -r 200 -png voucher.pdf voucher",
         "   zbarimg --raw -q -Sdisable -Sqrcode.enable voucher-1.png \\",
-        "     | python g2p_payment_files/vouchers/verify.py \\",
+        f"     | {_python_for_user()} g2p_payment_files/vouchers/verify.py \\",
         f"         --jwks {base}{jwks_path} -",
         "",
         f" Ctrl-C stops everything; the next start reuses database {cfg.db}.",
