@@ -122,8 +122,9 @@ odoo_env() {
     [ -n "${ODOO_SRC:-}" ] || return 0
     [ -f "$ODOO_SRC/odoo-bin" ] || return 0      # run.py explains the skip
     local stamp="$VENV/.g2p-odoo.sha256" want
-    want=$(printf '%s\n%s' "$ODOO_SRC" "$(sha_of "$ODOO_SRC/requirements.txt" \
-        "$REPO/setup/test.sh")" | sha256sum | cut -d' ' -f1)
+    # Redo when the tree, its requirements or this function's recipe change.
+    want=$(printf '%s\n%s\n%s' "$ODOO_SRC" "$(sha_of "$ODOO_SRC/requirements.txt")" \
+        "$(declare -f odoo_env)" | sha256sum | cut -d' ' -f1)
     [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
     say "Odoo 17 requirements into $VENV (from $ODOO_SRC)"
     "$VPY" - "$ODOO_SRC/requirements.txt" "$WORK/odoo-req.txt" "$WORK/odoo-req-optional.txt" <<'EOF' || return 1

@@ -15,7 +15,8 @@ odoo 17.  Without one it prints a single "skipped" line and exits 3.
 PostgreSQL: ``PGHOST`` (+ ``PGPORT``/``PGUSER``) when set, else a private
 cluster in a temp dir that is always stopped at exit.
 
-Exit codes: 0 passed, 1 failed, 2 usage error, 3 skipped (no Odoo 17).
+Exit codes: 0 passed, 1 failed, 2 usage error or unusable ODOO_SRC,
+3 skipped (no Odoo 17 found).
 """
 
 import argparse
@@ -53,6 +54,10 @@ class Skip(Exception):
     pass
 
 
+class BadOdooSrc(Exception):
+    """ODOO_SRC was given but is unusable: a configuration error, not a skip."""
+
+
 # --------------------------------------------------------------------------
 # Finding Odoo
 # --------------------------------------------------------------------------
@@ -70,10 +75,12 @@ def find_odoo(odoo_src=None, python=None):
     if odoo_src:
         src = Path(odoo_src).resolve()
         if not (src / "odoo-bin").is_file() or not (src / "odoo/release.py").is_file():
-            raise Skip(f"ODOO_SRC={odoo_src} is not an Odoo source tree (no odoo-bin)")
+            raise BadOdooSrc(
+                f"ODOO_SRC={odoo_src} is not an Odoo source tree (no odoo-bin)"
+            )
         major = _release_major(src)
         if major != 17:
-            raise Skip(f"ODOO_SRC={odoo_src} is Odoo {major}, not 17")
+            raise BadOdooSrc(f"ODOO_SRC={odoo_src} is Odoo {major}, not 17")
         return [python, str(src / "odoo-bin")], src
     probe = (
         "import json, os, odoo.release as r; "
@@ -255,11 +262,13 @@ def run_e2e(args, odoo_cmd, target, db, data_dir, work):
         paths.append(str(HERE / "selftest"))
     cmd = [
         sys.executable, "-m", "pytest", *paths, "-p", "no:cacheprovider",
-        f"--junitxml={junit}", "-o", "junit_family=xunit2", *args.pytest_args,
+        f"--junitxml={junit}", "-o", "junit_family=xunit2", "--durations=5",
+        *args.pytest_args,
     ]
     print("Odoo tier: end-to-end tests: " + " ".join(cmd[3:]), flush=True)
+    start = time.monotonic()
     rc = subprocess.call(cmd, env=env, cwd=str(REPO))
-    return rc, junit
+    return rc, junit, time.monotonic() - start
 
 
 def parse_args(argv):
@@ -320,6 +329,11 @@ def main(argv=None):
         print(f"Odoo tier skipped: {why} ({SKIP_HINT})")
         write_result(args.result_json, status="skipped", reason=str(why))
         return SKIP_RC
+    except BadOdooSrc as why:
+        print(f"Odoo tier FAILED: {why}")
+        write_result(args.result_json, status="failed",
+                     odoo={"problems": [str(why)]})
+        return 2
 
     # Imported late: the skip path must work without psycopg2.
     import pg  # noqa: PLC0415
@@ -365,8 +379,12 @@ def main(argv=None):
                 print("Odoo tier: end-to-end tests not run (modules not installed)")
                 ok = False
             else:
-                e2e_rc, junit = run_e2e(args, odoo_cmd, target, db, data_dir, work)
-                result["e2e"] = {"rc": e2e_rc, "junit": str(junit)}
+                e2e_rc, junit, e2e_s = run_e2e(
+                    args, odoo_cmd, target, db, data_dir, work
+                )
+                result["e2e"] = {
+                    "rc": e2e_rc, "junit": str(junit), "seconds": round(e2e_s, 1)
+                }
                 if e2e_rc != 0:
                     print(f"Odoo tier: end-to-end tests FAILED (pytest exit {e2e_rc})")
                     ok = False

@@ -107,7 +107,8 @@ def summarise(work, lint, pure, odoo):
         total += counts
         e2e = junit_counts(work / "junit-e2e.xml")
         if e2e is not None:
-            lines.append(f"e2e: {e2e.text()}")
+            seconds = (result.get("e2e") or {}).get("seconds", 0)
+            lines.append(f"e2e: {e2e.text()} ({seconds:.0f} s)")
             total += e2e
         if odoo_rc != 0:
             ok = False

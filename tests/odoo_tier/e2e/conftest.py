@@ -32,6 +32,7 @@ Fixtures:
   (``.name`` = server exception class, ``.message``) on faults.
 """
 
+import atexit
 import itertools
 import json
 import os
@@ -297,6 +298,9 @@ def odoo_server_factory(e2e_env, request):
             log.close()
         server = OdooServer(process, port, db, log_path)
         servers.append(server)
+        # Own session (no Ctrl-C from the terminal): make sure an interrupted
+        # run does not leave it behind.
+        atexit.register(server.kill)
         server.wait_ready()
         return server
 
