@@ -97,7 +97,7 @@ def preflight(cfg):
         odoo_cmd, odoo_src = odoo_tier.find_odoo(
             cfg.odoo_src, os.environ.get("G2P_ODOO_PYTHON") or None
         )
-    except odoo_tier.Skip as why:
+    except (odoo_tier.Skip, getattr(odoo_tier, "BadOdooSrc", odoo_tier.Skip)) as why:
         detail = "" if str(why) == "no Odoo 17 found" else f" ({why})"
         raise DemoError(
             f"no Odoo 17 found{detail}: set ODOO_SRC=/path/to/odoo-17 "
