@@ -73,7 +73,7 @@ VOUCHER_TEMPLATE = """<!DOCTYPE html>
     <td><img style="width: 260px;"
              t-att-src="qrcodes.get_by_name('voucher_qr').content_htmlsafe"/>
         <div class="muted">Signed QR code: verify it against the JWKS</div></td>
-    <td><img style="width: 300px; height: 90px;"
+    <td><img style="width: 320px;"
              t-att-src="qrcodes.get_by_name('voucher_barcode').content_htmlsafe"/>
         <div class="muted">Payment reference (Code 128)</div></td>
   </tr></table>
