@@ -36,6 +36,7 @@ AGENT_EMAIL = "agent@demo.g2p.example"
 AGENT_PASSWORD = "demo-agent-pass"  # the simulator's demo agent; not a real secret
 AGENT_BALANCE = 10_000_000
 ID_TYPE = "National ID"
+COMPANY_NAME = "Demo Social Protection Agency"
 VOUCHER_PROGRAM = "Demo Cash Vouchers"
 MPESA_PROGRAM = "Demo Mobile Money (Mpesa)"
 VOUCHER_CYCLE = "Voucher cycle 1"
@@ -303,6 +304,8 @@ def load(call, simulator_url="http://127.0.0.1:6700", count=REGISTRANTS, log=pri
             "a demo program exists but the demo data is incomplete (an earlier load "
             "was interrupted): start over with `bash setup/demo.sh --reset`"
         )
+    company_id = _xmlid(call, "base.main_company")
+    call("res.company", "write", [company_id], {"name": COMPANY_NAME})
     currency_id = _currency(call)
     partner_ids = _registrants(call, count)
     voucher_program = _program(call, VOUCHER_PROGRAM, currency_id)
