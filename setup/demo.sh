@@ -21,17 +21,12 @@ if [ -n "${G2P_ODOO_PYTHON:-}" ]; then
     exec "$G2P_ODOO_PYTHON" "$repo/setup/demo.py" "$@"
 fi
 
-# The environment helpers of setup/test.sh (everything but its final `main`).
-# The copy sits one level below the repo, as test.sh does, so that its
-# REPO=$(dirname BASH_SOURCE)/.. still names the repository.
-mkdir -p "$repo/.work"
-sed -e '/^main "\$@"$/d' "$repo/setup/test.sh" >"$repo/.work/test-env.sh"
-# shellcheck source=/dev/null
-source "$repo/.work/test-env.sh"
-trap - INT TERM
+G2P_SCRIPT=setup/demo.sh
+# shellcheck source=setup/env.sh
+source "$repo/setup/env.sh" || exit 2
 
-system_packages || { echo "demo: installing Debian packages failed (see $WORK/apt.log)"; exit 1; }
 find_odoo
+system_packages || { echo "demo: installing Debian packages failed (see $WORK/apt.log)"; exit 1; }
 if [ -n "${ODOO_SRC:-}" ] && [ -f "$ODOO_SRC/odoo-bin" ]; then
     if [ ! -f "$VENV/.g2p-odoo.sha256" ]; then
         echo "demo: preparing $VENV with Odoo's requirements (first time: several minutes)"
