@@ -26,7 +26,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
 import odoo_log  # noqa: E402
+from ports import free_port  # noqa: E402
 
 DEFAULT_MODULES = (
     "g2p_registry_base",
@@ -116,24 +116,6 @@ def default_addons_path(odoo_src):
 # --------------------------------------------------------------------------
 # Small helpers
 # --------------------------------------------------------------------------
-
-def free_port():
-    """A free TCP port on 127.0.0.1; G2P_PORT_RANGE=lo-hi restricts it."""
-    rng = os.environ.get("G2P_PORT_RANGE")
-    candidates = [0]
-    if rng:
-        lo, hi = (int(x) for x in rng.split("-"))
-        candidates = list(range(lo, hi + 1))
-        secrets.SystemRandom().shuffle(candidates)
-    for port in candidates:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return s.getsockname()[1]
-    raise RuntimeError(f"no free port in G2P_PORT_RANGE={rng}")
-
 
 def new_db_name(tag):
     prefix = os.environ.get("G2P_DB_PREFIX", "g2p_test_")

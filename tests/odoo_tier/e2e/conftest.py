@@ -36,12 +36,11 @@ import atexit
 import itertools
 import json
 import os
-import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -49,6 +48,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+# The runner's own helpers (plain modules next to run.py; no Odoo import).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pg import PgTarget  # noqa: E402
+from ports import free_port  # noqa: E402
 
 REQUIRED_VARS = (
     "G2P_E2E_ODOO_CMD",
@@ -80,31 +84,17 @@ def pytest_collection_modifyitems(config, items):
 
 
 @dataclass
-class E2EEnv:
-    odoo_cmd: list
-    addons_path: str
-    db_host: str
-    db_port: int
-    db_user: str
-    template_db: str
-    data_dir: Path
-    log_dir: Path
+class E2EEnv(PgTarget):
+    """Where the template database lives, plus how to start Odoo on it."""
 
-    def connect(self, dbname="postgres"):
-        import psycopg2  # noqa: PLC0415 - only needed when Odoo is there
-
-        conn = psycopg2.connect(
-            host=self.db_host, port=self.db_port, user=self.db_user, dbname=dbname
-        )
-        conn.autocommit = True
-        return conn
+    odoo_cmd: list = None
+    addons_path: str = ""
+    template_db: str = ""
+    data_dir: Path = None
+    log_dir: Path = None
 
     def db_args(self):
-        return [
-            f"--db_host={self.db_host}",
-            f"--db_port={self.db_port}",
-            f"--db_user={self.db_user}",
-        ]
+        return self.odoo_args()
 
 
 @pytest.fixture(scope="session")
@@ -117,9 +107,9 @@ def e2e_env(tmp_path_factory):
     env = E2EEnv(
         odoo_cmd=json.loads(os.environ["G2P_E2E_ODOO_CMD"]),
         addons_path=os.environ["G2P_E2E_ADDONS_PATH"],
-        db_host=os.environ["G2P_E2E_DB_HOST"],
-        db_port=int(os.environ["G2P_E2E_DB_PORT"]),
-        db_user=os.environ["G2P_E2E_DB_USER"],
+        host=os.environ["G2P_E2E_DB_HOST"],
+        port=int(os.environ["G2P_E2E_DB_PORT"]),
+        user=os.environ["G2P_E2E_DB_USER"],
         template_db=os.environ["G2P_E2E_TEMPLATE_DB"],
         data_dir=Path(data_dir) if data_dir else tmp_path_factory.mktemp("odoo-data"),
         log_dir=Path(log_dir) if log_dir else tmp_path_factory.mktemp("odoo-logs"),
@@ -179,22 +169,6 @@ def odoo_db(e2e_env):
 # --------------------------------------------------------------------------
 # Servers
 # --------------------------------------------------------------------------
-
-def _free_port():
-    rng = os.environ.get("G2P_PORT_RANGE")
-    candidates = [0]
-    if rng:
-        lo, hi = (int(x) for x in rng.split("-"))
-        candidates = random.sample(range(lo, hi + 1), hi - lo + 1)
-    for port in candidates:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return s.getsockname()[1]
-    raise RuntimeError(f"no free port in G2P_PORT_RANGE={rng}")
-
 
 # Loopback only: never go through a proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -266,7 +240,7 @@ def odoo_server_factory(e2e_env, request):
     servers = []
 
     def start(db, extra_args=(), env=None):
-        port = _free_port()
+        port = free_port()
         name = request.node.name.replace("/", "_")[:80]
         log_path = e2e_env.log_dir / f"{name}-{db}-{port}.log"
         cmd = [
