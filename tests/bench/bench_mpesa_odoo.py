@@ -1,0 +1,458 @@
+"""Benchmark: the real Odoo path of g2p_payment_simple_mpesa vs an upstream-style send.
+
+Unlike ``bench_mpesa.py`` (engine + lean SQL store), this drives the installed
+addon through Odoo used as a library, in one process and one database:
+
+* ours: a cycle of N registrants/entitlements, payments prepared in batches by
+  the manager, batches sent (marked due), then ``_cron_disburse_due_batches``
+  called pass after pass (each pass in a fresh cursor, like a cron worker) until
+  no payment of the cycle is queued.  Real COMMITs: before every request and
+  right after every answer (counted by wrapping ``_mpesa_commit`` and
+  ``Cursor.commit``).  Afterwards: every payment paid, one deposit per account.
+* baseline (upstream style), on a fresh cycle of the same size: per batch one
+  login, then per payment a plain ``requests.post`` of the deposit form (no
+  Session: a new connection each time) and ``state``/``status``/``amount_paid``/
+  ``payment_datetime`` set through the ORM; a single COMMIT at the end.
+
+Both talk to an in-process ``SimulatorServer`` (default 20 ms per deposit).
+Peak traced memory (tracemalloc) of ours is measured in two extra runs at N/5
+and N payments with 0 ms latency (tracemalloc slows Odoo a lot; these runs are
+not timed).  Prints numbers only; no assertion on timings.
+
+Usage::
+
+    /work/venv/bin/python tests/bench/bench_mpesa_odoo.py --create-db \\
+        [--payments 2000] [--latency-ms 20] [--batch-size 500] [--keep-db] \\
+        [--db h8_bench_mpesa] [--odoo-src /work/odoo17] [--no-memory]
+
+Without ``--create-db``, ``--db`` must name a database where
+``g2p_payment_simple_mpesa`` is installed; the benchmark's program, cycles and
+payments are committed into it (it is never dropped).  With ``--create-db``
+the database is created with ``odoo-bin -i g2p_payment_simple_mpesa`` and
+dropped at the end unless ``--keep-db``.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_ADDONS = ",".join(
+    [
+        "/work/odoo17/addons",
+        str(REPO / "openg2p_base_standin"),
+        str(REPO),
+    ]
+)
+MANAGER = "g2p.program.payment.manager.simple.mpesa"
+MODULE = "g2p_payment_simple_mpesa"
+AGENT, PASSWORD = "bench-agent@sim.test", "bench-secret"
+# Distinct phone-number ranges per run, so deposit counts per account never mix.
+RANGE = 1_000_000
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--odoo-src", default="/work/odoo17")
+    parser.add_argument("--addons-path", default=DEFAULT_ADDONS)
+    parser.add_argument("--db", default=None, help="default h8_bench_mpesa_<pid>")
+    parser.add_argument("--db_host", default="/tmp/pgdev")
+    parser.add_argument("--db_port", default="5432")
+    parser.add_argument("--db_user", default="odoo")
+    parser.add_argument("--create-db", action="store_true")
+    parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--payments", type=int, default=2000)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--no-memory", action="store_true")
+    args = parser.parse_args(argv)
+    if args.db is None:
+        args.db = f"h8_bench_mpesa_{os.getpid()}"
+    if args.payments < 5:
+        parser.error("--payments must be at least 5")
+    return args
+
+
+def db_args(args):
+    return [
+        f"--addons-path={args.addons_path}",
+        f"--db_host={args.db_host}",
+        f"--db_port={args.db_port}",
+        f"--db_user={args.db_user}",
+    ]
+
+
+def create_db(args):
+    cmd = [
+        sys.executable,
+        str(Path(args.odoo_src) / "odoo-bin"),
+        *db_args(args),
+        "-d",
+        args.db,
+        "-i",
+        MODULE,
+        "--stop-after-init",
+        "--without-demo=all",
+        "--log-level=warn",
+        "--no-http",
+    ]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode:
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+        raise SystemExit(f"installing {MODULE} into {args.db} failed")
+    print(f"created database {args.db} in {time.perf_counter() - start:.0f} s")
+
+
+def drop_db(args):
+    import psycopg2  # noqa: PLC0415 - comes with Odoo
+
+    conn = psycopg2.connect(
+        dbname="postgres",
+        host=args.db_host,
+        port=int(args.db_port),
+        user=args.db_user,
+    )
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+    conn.close()
+    print(f"dropped database {args.db}")
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        if args.odoo_src not in sys.path:
+            sys.path.insert(0, args.odoo_src)
+        import odoo  # noqa: PLC0415 - Odoo is located at run time
+        from odoo.tools import config  # noqa: PLC0415
+
+        config.parse_config([*db_args(args), "-d", args.db, "--log-level=warn"])
+        self.odoo = odoo
+        self.registry = odoo.modules.registry.Registry(args.db)
+        from odoo.addons.g2p_payment_simple_mpesa.mpesa.simulator import (  # noqa: PLC0415
+            SimulatorServer,
+        )
+
+        self.sim = SimulatorServer(
+            agents=[(AGENT, PASSWORD, 10**12)],
+            auto_register=True,
+            latency=args.latency_ms / 1000.0,
+        )
+        self.sim.start()
+        self.run_no = 0
+        self.commits = {"mpesa": 0, "cursor": 0}
+        self._counting = False
+        self._install_counters()
+        self.program_id, self.manager_id = self._setup()
+
+    # -- plumbing --------------------------------------------------------------------
+    def env(self, cr):
+        return self.odoo.api.Environment(cr, self.odoo.SUPERUSER_ID, {})
+
+    def _install_counters(self):
+        bench = self
+        manager_cls = self.registry[MANAGER]
+        mpesa_commit = manager_cls._mpesa_commit
+
+        def counted_mpesa_commit(self):
+            if bench._counting:
+                bench.commits["mpesa"] += 1
+            return mpesa_commit(self)
+
+        manager_cls._mpesa_commit = counted_mpesa_commit
+        cursor_cls = self.odoo.sql_db.Cursor
+        cursor_commit = cursor_cls.commit
+
+        def counted_commit(self):
+            if bench._counting:
+                bench.commits["cursor"] += 1
+            return cursor_commit(self)
+
+        cursor_cls.commit = counted_commit
+
+    def _setup(self):
+        Command = self.odoo.Command
+        with self.registry.cursor() as cr:
+            env = self.env(cr)
+            program = env["g2p.program"].create({"name": "Mpesa Odoo benchmark"})
+            tag = env["g2p.payment.batch.tag"].create(
+                {
+                    "name": "Bench",
+                    "order": 1,
+                    "domain": "[]",
+                    "max_batch_size": self.args.batch_size,
+                }
+            )
+            manager = env[MANAGER].create(
+                {
+                    "name": "Mpesa benchmark manager",
+                    "program_id": program.id,
+                    "create_batch": True,
+                    "batch_tag_ids": [Command.set(tag.ids)],
+                    "payee_id_type": "phone",
+                    "auth_endpoint_url": self.sim.auth_url,
+                    "payment_endpoint_url": self.sim.payment_url,
+                    "api_timeout": 10,
+                    "username": AGENT,
+                    "password": PASSWORD,
+                    # One pass may pay everything; the time budget is raised too.
+                    "mpesa_payments_per_run": 10**7,
+                }
+            )
+            program.payment_managers = [
+                Command.create(
+                    {
+                        "program_id": program.id,
+                        "manager_ref_id": f"{MANAGER},{manager.id}",
+                    }
+                )
+            ]
+            return program.id, manager.id
+
+    def make_cycle(self, n):
+        """A cycle with n registrants, approved entitlements and prepared payments."""
+        self.run_no += 1
+        first = self.run_no * RANGE
+        with self.registry.cursor() as cr:
+            env = self.env(cr)(
+                context={"tracking_disable": True, "mail_create_nolog": True}
+            )
+            cycle = env["g2p.cycle"].create(
+                {"name": f"Bench cycle {self.run_no}", "program_id": self.program_id}
+            )
+            partners = env["res.partner"].create(
+                [
+                    {
+                        "name": f"Bench beneficiary {i}",
+                        "is_registrant": True,
+                        "phone": "07%08d" % i,
+                    }
+                    for i in range(first, first + n)
+                ]
+            )
+            env["g2p.entitlement"].create(
+                [
+                    {
+                        "partner_id": partner.id,
+                        "cycle_id": cycle.id,
+                        "initial_amount": 10 + k % 90,
+                        "state": "approved",
+                    }
+                    for k, partner in enumerate(partners)
+                ]
+            )
+            cycle.prepare_payment()
+            accounts = {"2547%08d" % i for i in range(first, first + n)}
+            return cycle.id, accounts
+
+    # -- ours --------------------------------------------------------------------------
+    def run_ours(self, n, trace=False):
+        cycle_id, accounts = self.make_cycle(n)
+        with self.registry.cursor() as cr:
+            self.env(cr)["g2p.cycle"].browse(cycle_id).send_payment()
+        self.commits = {"mpesa": 0, "cursor": 0}
+        requests_before = self.sim.requests
+        if trace:
+            tracemalloc.start()
+        self._counting = True
+        start = time.perf_counter()
+        passes = 0
+        while True:
+            passes += 1
+            with self.registry.cursor() as cr:
+                env = self.env(cr)
+                env[MANAGER].with_context(
+                    mpesa_time_budget=86400
+                )._cron_disburse_due_batches()
+            with self.registry.cursor() as cr:
+                cr.execute(
+                    "SELECT count(*) FROM g2p_payment WHERE cycle_id = %s "
+                    "AND mpesa_state IN ('queued', 'sending')",
+                    (cycle_id,),
+                )
+                left = cr.fetchone()[0]
+            if not left or passes >= 50:
+                break
+        elapsed = time.perf_counter() - start
+        self._counting = False
+        peak = None
+        if trace:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        self._check(cycle_id, accounts, n, "ours")
+        return {
+            "seconds": elapsed,
+            "passes": passes,
+            "commits": dict(self.commits),
+            "requests": self.sim.requests - requests_before,
+            "peak": peak,
+        }
+
+    # -- baseline ----------------------------------------------------------------------
+    def run_baseline(self, n):
+        cycle_id, accounts = self.make_cycle(n)
+        self._counting = True
+        self.commits = {"mpesa": 0, "cursor": 0}
+        with self.registry.cursor() as cr:
+            env = self.env(cr)
+            manager = env[MANAGER].browse(self.manager_id)
+            auth_url, pay_url = manager.auth_endpoint_url, manager.payment_endpoint_url
+            timeout = manager.api_timeout
+            customer_type = manager.customer_type
+            cycle = env["g2p.cycle"].browse(cycle_id)
+            start = time.perf_counter()
+            for batch in cycle.payment_batch_ids:
+                if batch.batch_has_started:
+                    continue
+                batch.batch_has_started = True
+                login = requests.post(
+                    auth_url,
+                    data={"email": manager.username, "password": manager.password},
+                    headers={"Content-Type": "application/x-www-form-urlencoded"},
+                    timeout=timeout,
+                )
+                login.raise_for_status()
+                token = login.json().get("token")
+                done = 0
+                for payment in batch.payment_ids:
+                    if payment.state != "issued" or payment.status == "paid":
+                        continue
+                    account = manager._mpesa_payee_account(payment)
+                    amount = int(payment.amount_issued)
+                    response = requests.post(
+                        pay_url,
+                        headers={
+                            "Authorization": "Bearer " + token,
+                            "Content-Type": "application/x-www-form-urlencoded",
+                        },
+                        data={
+                            "amount": amount,
+                            "accountNo": account,
+                            "customerType": customer_type,
+                        },
+                        timeout=timeout,
+                    )
+                    response.raise_for_status()
+                    payment.state = "sent"
+                    payment.status = "paid"
+                    payment.amount_paid = amount
+                    payment.payment_datetime = datetime.utcnow()
+                    done += 1
+                if done == len(batch.payment_ids):
+                    batch.batch_has_completed = True
+            cr.commit()  # upstream: the request's single commit, at the very end
+            elapsed = time.perf_counter() - start
+            self._counting = False
+        self._check(cycle_id, accounts, n, "baseline", mpesa=False)
+        return {"seconds": elapsed, "commits": dict(self.commits)}
+
+    # -- sanity ------------------------------------------------------------------------
+    def _check(self, cycle_id, accounts, n, label, mpesa=True):
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT count(*) FILTER (WHERE status = 'paid' AND state = 'sent'), "
+                "count(*) FILTER (WHERE mpesa_state = 'paid'), count(*) "
+                "FROM g2p_payment WHERE cycle_id = %s",
+                (cycle_id,),
+            )
+            paid, mpesa_paid, total = cr.fetchone()
+        problems = []
+        if total != n or paid != n:
+            problems.append(f"{paid}/{total} payments paid, expected {n}")
+        if mpesa and mpesa_paid != n:
+            problems.append(f"{mpesa_paid}/{n} payments in mpesa state paid")
+        counts = self.sim.deposit_counts()
+        wrong = {a: counts.get(a, 0) for a in accounts if counts.get(a, 0) != 1}
+        if wrong:
+            sample = dict(list(wrong.items())[:5])
+            problems.append(f"{len(wrong)} accounts not paid exactly once: {sample}")
+        if problems:
+            raise SystemExit(f"{label}: " + "; ".join(problems))
+
+    def close(self):
+        self.sim.stop()
+        self.registry.delete(self.args.db)
+        self.odoo.sql_db.close_db(self.args.db)
+
+
+def report(args, ours, base, mem):
+    n, latency = args.payments, args.latency_ms
+    rows = []
+    for name, data, commits in (
+        ("baseline (upstream style)", base, base["commits"]["cursor"]),
+        ("ours (Odoo cron, commits)", ours, ours["commits"]["cursor"]),
+    ):
+        secs = data["seconds"]
+        per = secs / n * 1000.0
+        rows.append((name, secs, n / secs, per, per - latency, commits))
+    print()
+    print(
+        f"{n} payments, batches of {args.batch_size}, gateway latency {latency:g} ms "
+        f"(in-process simulator)"
+    )
+    print(
+        f"{'variant':<28} {'seconds':>8} {'pay/s':>7} {'ms/pay':>7} "
+        f"{'beyond latency ms':>17} {'COMMITs':>8}"
+    )
+    for name, secs, rate, per, beyond, commits in rows:
+        print(
+            f"{name:<28} {secs:>8.2f} {rate:>7.1f} {per:>7.2f} {beyond:>17.2f} "
+            f"{commits:>8}"
+        )
+    ratio = rows[1][2] / rows[0][2] * 100.0
+    print(
+        f"ours throughput = {ratio:.1f} % of baseline (goal: >= 80 %); "
+        f"ours: {ours['commits']['mpesa']} _mpesa_commit calls "
+        f"({ours['commits']['mpesa'] / n:.2f}/payment), "
+        f"{ours['commits']['cursor']} cursor COMMITs in all, "
+        f"{ours['passes']} cron pass(es), {ours['requests']} gateway requests"
+    )
+    print("sanity: every payment paid, exactly one deposit per account (both)")
+    if mem:
+        small, big = mem
+        print(
+            f"peak traced memory of ours (tracemalloc, 0 ms latency): "
+            f"{small[0]} payments {small[1] / 1024:.0f} KiB, "
+            f"{big[0]} payments {big[1] / 1024:.0f} KiB "
+            f"(ratio {big[1] / small[1]:.2f}; flat is the goal)"
+        )
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    created = False
+    bench = None
+    try:
+        if args.create_db:
+            create_db(args)
+            created = True
+        bench = Bench(args)
+        # Warm-up: imports, ORM caches, connection paths of both variants.
+        bench.run_ours(20)
+        bench.run_baseline(20)
+        ours = bench.run_ours(args.payments)
+        base = bench.run_baseline(args.payments)
+        mem = None
+        if not args.no_memory:
+            bench.sim.state.latency = 0.0
+            sizes = (args.payments // 5, args.payments)
+            mem = [(s, bench.run_ours(s, trace=True)["peak"]) for s in sizes]
+        report(args, ours, base, mem)
+    finally:
+        if bench is not None:
+            bench.close()
+        if created and not args.keep_db:
+            drop_db(args)
+
+
+if __name__ == "__main__":
+    main()
