@@ -79,8 +79,10 @@ class G2PCryptoKeySet(models.Model):
     )
     retired_date = fields.Datetime(readonly=True, copy=False)
     revoked_date = fields.Datetime(readonly=True, copy=False)
+    # Not cascade: vouchers already printed must keep verifying after their
+    # manager is deleted, so its keys stay (retired, still published).
     file_payment_manager_id = fields.Many2one(
-        "g2p.program.payment.manager.file", ondelete="cascade", index=True
+        "g2p.program.payment.manager.file", ondelete="set null", index=True
     )
     program_id = fields.Many2one(
         related="file_payment_manager_id.program_id", store=True, string="Program"

@@ -87,6 +87,11 @@ class G2PFilesPaymentManager(models.Model):
             )
         )
 
+    def unlink(self):
+        # Retire, don't delete: the keys stay in the JWKS for printed vouchers.
+        self.sudo().crypto_key_set.action_retire()
+        return super().unlink()
+
     def action_rotate_key(self):
         """Retire the active key (still published) and create a new active one."""
         KeySet = self.env["g2p.crypto.key.set"]

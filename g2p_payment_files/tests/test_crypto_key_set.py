@@ -79,6 +79,14 @@ class TestCryptoKeySet(FilePaymentCase):
         with self.assertRaisesRegex(ValueError, "revoked"):
             verify_payload(token, self.jwks())
 
+    def test_deleting_a_manager_keeps_its_vouchers_verifiable(self):
+        key = self.manager.active_key_set_id
+        token = key._get_signer().jwt({"payment": "P9"})
+        self.manager.unlink()
+        self.assertTrue(key.exists())
+        self.assertEqual(key.status, "retired")
+        self.assertEqual(verify_payload(token, self.jwks())["payment"], "P9")
+
     def test_one_active_key_per_manager_is_enforced_by_the_database(self):
         with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"):
             with self.env.cr.savepoint():
