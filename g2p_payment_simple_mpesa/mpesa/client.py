@@ -72,23 +72,6 @@ class _Secret:
     def reveal(self):
         return self._value
 
-    def _new_session(self):
-        """Keep-alive session with the environment read once, not per request.
-
-        With ``trust_env`` requests re-reads proxy variables and ~/.netrc on
-        every call (a third of our CPU per deposit), and a netrc entry for the
-        gateway host would replace the Bearer header with Basic auth.
-        """
-        session = requests.Session()
-        session.trust_env = False
-        session.proxies = requests.utils.get_environ_proxies(self.payment_url)
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
-            "CURL_CA_BUNDLE"
-        )
-        if bundle:
-            session.verify = bundle
-        return session
-
     def __repr__(self):
         return "'********'"
 
