@@ -126,17 +126,7 @@ _db_counter = itertools.count(1)
 
 
 def _drop_db(e2e_env, name):
-    conn = e2e_env.connect()
-    try:
-        with conn.cursor() as cr:
-            cr.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            cr.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    finally:
-        conn.close()
+    e2e_env.drop_db(name)
     shutil.rmtree(e2e_env.data_dir / "filestore" / name, ignore_errors=True)
 
 
@@ -145,17 +135,7 @@ def odoo_db(e2e_env):
     """A fresh copy of the template database; yields its name."""
     prefix = os.environ.get("G2P_DB_PREFIX", "g2p_test_")
     name = f"{prefix}e2e_{os.getpid()}_{next(_db_counter)}_{secrets.token_hex(2)}"
-    conn = e2e_env.connect()
-    try:
-        with conn.cursor() as cr:
-            # FILE_COPY (PostgreSQL >= 15) copies files instead of WAL-logging
-            # every block: several times faster for a 30-module database.
-            strategy = " STRATEGY FILE_COPY" if conn.server_version >= 150000 else ""
-            cr.execute(
-                f'CREATE DATABASE "{name}" TEMPLATE "{e2e_env.template_db}"{strategy}'
-            )
-    finally:
-        conn.close()
+    e2e_env.create_db(name, template=e2e_env.template_db)
     # Attachments live in the filestore, not in the database: copy it too.
     store = e2e_env.data_dir / "filestore" / e2e_env.template_db
     if store.is_dir():
