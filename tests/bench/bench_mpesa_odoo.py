@@ -33,7 +33,10 @@ dropped at the end unless ``--keep-db``.
 """
 
 import argparse
+import cProfile
+import io
 import os
+import pstats
 import subprocess
 import sys
 import time
@@ -56,6 +59,9 @@ MODULE = "g2p_payment_simple_mpesa"
 AGENT, PASSWORD = "bench-agent@sim.test", "bench-secret"
 # Distinct phone-number ranges per run, so deposit counts per account never mix.
 RANGE = 1_000_000
+TRACE_FRAMES = 30
+# The in-process simulator keeps per-deposit records; its memory is not ours.
+SIM_FILTER = tracemalloc.Filter(True, "*/mpesa/simulator.py", all_frames=True)
 
 
 def parse_args(argv=None):
@@ -72,6 +78,14 @@ def parse_args(argv=None):
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="K",
+        help="profile ours in an extra untimed run (N/5 payments, cProfile) and "
+        "print its top K functions by own time",
+    )
     args = parser.parse_args(argv)
     if args.db is None:
         args.db = f"h8_bench_mpesa_{os.getpid()}"
@@ -150,6 +164,7 @@ class Bench:
         self.sim.start()
         self.run_no = 0
         self.commits = {"mpesa": 0, "cursor": 0}
+        self.timers = {"http": 0.0, "commit": 0.0}
         self._counting = False
         self._install_counters()
         self.program_id, self.manager_id = self._setup()
@@ -173,11 +188,31 @@ class Bench:
         cursor_commit = cursor_cls.commit
 
         def counted_commit(self):
-            if bench._counting:
-                bench.commits["cursor"] += 1
-            return cursor_commit(self)
+            if not bench._counting:
+                return cursor_commit(self)
+            bench.commits["cursor"] += 1
+            start = time.perf_counter()
+            try:
+                return cursor_commit(self)  # flushes pending ORM writes first
+            finally:
+                bench.timers["commit"] += time.perf_counter() - start
 
         cursor_cls.commit = counted_commit
+        from odoo.addons.g2p_payment_simple_mpesa.mpesa import (  # noqa: PLC0415
+            client as mpesa_client,
+        )
+
+        client_cls = mpesa_client.SimpleMpesaClient
+        deposit = client_cls.deposit
+
+        def timed_deposit(self, *args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return deposit(self, *args, **kwargs)
+            finally:
+                bench.timers["http"] += time.perf_counter() - start
+
+        client_cls.deposit = timed_deposit
 
     def _setup(self):
         Command = self.odoo.Command
@@ -260,9 +295,11 @@ class Bench:
         with self.registry.cursor() as cr:
             self.env(cr)["g2p.cycle"].browse(cycle_id).send_payment()
         self.commits = {"mpesa": 0, "cursor": 0}
+        self.timers = {"http": 0.0, "commit": 0.0}
         requests_before = self.sim.requests
         if trace:
-            tracemalloc.start()
+            # Deep enough to see whether an allocation came from the simulator.
+            tracemalloc.start(TRACE_FRAMES)
         self._counting = True
         start = time.perf_counter()
         passes = 0
@@ -284,17 +321,20 @@ class Bench:
                 break
         elapsed = time.perf_counter() - start
         self._counting = False
-        peak = None
+        peak = snapshot = None
         if trace:
             peak = tracemalloc.get_traced_memory()[1]
+            snapshot = tracemalloc.take_snapshot()
             tracemalloc.stop()
         self._check(cycle_id, accounts, n, "ours")
         return {
             "seconds": elapsed,
             "passes": passes,
             "commits": dict(self.commits),
+            "timers": dict(self.timers),
             "requests": self.sim.requests - requests_before,
             "peak": peak,
+            "snapshot": snapshot,
         }
 
     # -- baseline ----------------------------------------------------------------------
@@ -302,6 +342,7 @@ class Bench:
         cycle_id, accounts = self.make_cycle(n)
         self._counting = True
         self.commits = {"mpesa": 0, "cursor": 0}
+        self.timers = {"http": 0.0, "commit": 0.0}
         with self.registry.cursor() as cr:
             env = self.env(cr)
             manager = env[MANAGER].browse(self.manager_id)
@@ -328,6 +369,7 @@ class Bench:
                         continue
                     account = manager._mpesa_payee_account(payment)
                     amount = int(payment.amount_issued)
+                    sent = time.perf_counter()
                     response = requests.post(
                         pay_url,
                         headers={
@@ -341,6 +383,7 @@ class Bench:
                         },
                         timeout=timeout,
                     )
+                    self.timers["http"] += time.perf_counter() - sent
                     response.raise_for_status()
                     payment.state = "sent"
                     payment.status = "paid"
@@ -353,7 +396,11 @@ class Bench:
             elapsed = time.perf_counter() - start
             self._counting = False
         self._check(cycle_id, accounts, n, "baseline", mpesa=False)
-        return {"seconds": elapsed, "commits": dict(self.commits)}
+        return {
+            "seconds": elapsed,
+            "commits": dict(self.commits),
+            "timers": dict(self.timers),
+        }
 
     # -- sanity ------------------------------------------------------------------------
     def _check(self, cycle_id, accounts, n, label, mpesa=True):
@@ -387,26 +434,32 @@ class Bench:
 def report(args, ours, base, mem):
     n, latency = args.payments, args.latency_ms
     rows = []
-    for name, data, commits in (
-        ("baseline (upstream style)", base, base["commits"]["cursor"]),
-        ("ours (Odoo cron, commits)", ours, ours["commits"]["cursor"]),
+    for name, data in (
+        ("baseline (upstream style)", base),
+        ("ours (Odoo cron, commits)", ours),
     ):
         secs = data["seconds"]
         per = secs / n * 1000.0
-        rows.append((name, secs, n / secs, per, per - latency, commits))
+        http = data["timers"]["http"] / n * 1000.0
+        commit = data["timers"]["commit"] / n * 1000.0
+        rows.append(
+            (name, secs, n / secs, per, per - latency, data["commits"]["cursor"])
+            + (http, commit, per - http - commit)
+        )
     print()
     print(
         f"{n} payments, batches of {args.batch_size}, gateway latency {latency:g} ms "
         f"(in-process simulator)"
     )
     print(
-        f"{'variant':<28} {'seconds':>8} {'pay/s':>7} {'ms/pay':>7} "
-        f"{'beyond latency ms':>17} {'COMMITs':>8}"
+        f"{'variant':<26} {'seconds':>7} {'pay/s':>6} {'ms/pay':>6} "
+        f"{'beyond latency':>14} {'COMMITs':>7} | ms/pay in: {'deposit':>7} "
+        f"{'COMMIT':>6} {'rest':>5}"
     )
-    for name, secs, rate, per, beyond, commits in rows:
+    for name, secs, rate, per, beyond, commits, http, commit, rest in rows:
         print(
-            f"{name:<28} {secs:>8.2f} {rate:>7.1f} {per:>7.2f} {beyond:>17.2f} "
-            f"{commits:>8}"
+            f"{name:<26} {secs:>7.2f} {rate:>6.1f} {per:>6.2f} {beyond:>14.2f} "
+            f"{commits:>7} |            {http:>7.2f} {commit:>6.2f} {rest:>5.2f}"
         )
     ratio = rows[1][2] / rows[0][2] * 100.0
     print(
@@ -416,15 +469,82 @@ def report(args, ours, base, mem):
         f"{ours['commits']['cursor']} cursor COMMITs in all, "
         f"{ours['passes']} cron pass(es), {ours['requests']} gateway requests"
     )
+    print(
+        "deposit = time in the deposit request (client side); COMMIT = time in "
+        "cursor commits incl. their ORM flush; rest = ORM, claims, Python"
+    )
     print("sanity: every payment paid, exactly one deposit per account (both)")
     if mem:
-        small, big = mem
-        print(
-            f"peak traced memory of ours (tracemalloc, 0 ms latency): "
-            f"{small[0]} payments {small[1] / 1024:.0f} KiB, "
-            f"{big[0]} payments {big[1] / 1024:.0f} KiB "
-            f"(ratio {big[1] / small[1]:.2f}; flat is the goal)"
+        memory_report(mem)
+
+
+def profile_ours(bench, n, top):
+    profiler = cProfile.Profile()
+    profiler.enable()
+    bench.run_ours(n)
+    profiler.disable()
+    print()
+    print(f"cProfile of ours, {n} payments, top {top} by own time:")
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    lines = out.getvalue().splitlines()
+    start = next(i for i, line in enumerate(lines) if "ncalls" in line)
+    print("\n".join(line for line in lines[start:] if line.strip()))
+
+
+def _split_sim(snapshot):
+    total = sum(stat.size for stat in snapshot.statistics("filename"))
+    sim = sum(
+        stat.size
+        for stat in snapshot.filter_traces([SIM_FILTER]).statistics("filename")
+    )
+    return total, sim
+
+
+def memory_report(mem):
+    (small_n, small_peak, small_snap), (big_n, big_peak, big_snap) = mem
+    print()
+    print("ours, tracemalloc (0 ms latency, untimed runs), KiB:")
+    print(f"{'payments':>8} {'peak':>8} {'retained':>9} {'of which simulator':>19}")
+    for n, peak, snap in mem:
+        total, sim = _split_sim(snap)
+        print(f"{n:>8} {peak / 1024:>8.0f} {total / 1024:>9.0f} {sim / 1024:>19.0f}")
+    total_small, sim_small = _split_sim(small_snap)
+    total_big, sim_big = _split_sim(big_snap)
+    own_growth = (total_big - sim_big) - (total_small - sim_small)
+    print(
+        f"peak ratio {big_n}/{small_n} payments: {big_peak / small_peak:.2f} "
+        f"(flat is the goal); retained outside the simulator grows by "
+        f"{own_growth / max(big_n - small_n, 1):.0f} bytes/payment"
+    )
+    not_sim = [tracemalloc.Filter(False, "*/mpesa/simulator.py", all_frames=True)]
+    diff = big_snap.filter_traces(not_sim).compare_to(
+        small_snap.filter_traces(not_sim), "traceback"
+    )
+    growth = {}
+    for stat in diff:
+        # Innermost line, and the innermost line of this project that led there.
+        inner = stat.traceback[-1]
+        ours = next(
+            (f for f in reversed(stat.traceback) if str(REPO) in f.filename), None
         )
+        key = (
+            f"{_short(inner.filename)}:{inner.lineno}",
+            f"{_short(ours.filename)}:{ours.lineno}" if ours else "-",
+        )
+        growth[key] = growth.get(key, 0) + stat.size_diff
+    print("largest retained growth outside the simulator (line <- project line):")
+    for (inner, ours), size in sorted(growth.items(), key=lambda kv: -kv[1])[:6]:
+        print(f"  {size / 1024:>+8.0f} KiB  {inner}  <-  {ours}")
+
+
+def _short(path):
+    if path.startswith(str(REPO) + "/"):
+        return path[len(str(REPO)) + 1 :]
+    for marker in ("/odoo/", "/site-packages/", "/lib/python"):
+        if marker in path:
+            return path[path.index(marker) + 1 :]
+    return path
 
 
 def main(argv=None):
@@ -445,8 +565,14 @@ def main(argv=None):
         if not args.no_memory:
             bench.sim.state.latency = 0.0
             sizes = (args.payments // 5, args.payments)
-            mem = [(s, bench.run_ours(s, trace=True)["peak"]) for s in sizes]
+            mem = []
+            for size in sizes:
+                data = bench.run_ours(size, trace=True)
+                mem.append((size, data["peak"], data["snapshot"]))
         report(args, ours, base, mem)
+        if args.profile:
+            bench.sim.state.latency = args.latency_ms / 1000.0
+            profile_ours(bench, max(args.payments // 5, 5), args.profile)
     finally:
         if bench is not None:
             bench.close()
