@@ -15,15 +15,24 @@ addon through Odoo used as a library, in one process and one database:
   ``payment_datetime`` set through the ORM; a single COMMIT at the end.
 
 Both talk to an in-process ``SimulatorServer`` (default 20 ms per deposit).
+A 20-payment warm-up of each runs first; then ours, then the baseline.
+Columns: wall time, payments/s, ms per payment and beyond the gateway latency,
+cursor COMMITs during the timed part, and where the time per payment goes:
+inside the deposit request (client side), inside COMMITs (including the ORM
+flush they trigger), and the rest (ORM reads/writes, claim queries, Python).
 Peak traced memory (tracemalloc) of ours is measured in two extra runs at N/5
 and N payments with 0 ms latency (tracemalloc slows Odoo a lot; these runs are
-not timed).  Prints numbers only; no assertion on timings.
+not timed); the simulator's own per-deposit records are shown apart, and the
+lines whose retained memory grew most are listed.  ``--profile K`` adds an
+untimed cProfile run of ours (N/5 payments).  Prints numbers; the only checks
+are the sanity ones (every payment paid, one deposit per account).
 
 Usage::
 
     /work/venv/bin/python tests/bench/bench_mpesa_odoo.py --create-db \\
         [--payments 2000] [--latency-ms 20] [--batch-size 500] [--keep-db] \\
-        [--db h8_bench_mpesa] [--odoo-src /work/odoo17] [--no-memory]
+        [--db h8_bench_mpesa] [--odoo-src /work/odoo17] [--no-memory] \\
+        [--profile 15] [--db_host /tmp/pgdev --db_port 5432 --db_user odoo]
 
 Without ``--create-db``, ``--db`` must name a database where
 ``g2p_payment_simple_mpesa`` is installed; the benchmark's program, cycles and
@@ -37,6 +46,7 @@ import cProfile
 import io
 import os
 import pstats
+import signal
 import subprocess
 import sys
 import time
@@ -103,6 +113,32 @@ def db_args(args):
     ]
 
 
+def _admin_connection(args):
+    import psycopg2  # noqa: PLC0415 - comes with Odoo
+
+    conn = psycopg2.connect(
+        dbname="postgres",
+        host=args.db_host,
+        port=int(args.db_port),
+        user=args.db_user,
+    )
+    conn.autocommit = True
+    return conn
+
+
+def check_db_absent(args):
+    conn = _admin_connection(args)
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (args.db,))
+        exists = cur.fetchone()
+    conn.close()
+    if exists:
+        # It would be dropped at the end: never take over a database we did not make.
+        raise SystemExit(
+            f"database {args.db} already exists; drop it or run without --create-db"
+        )
+
+
 def create_db(args):
     cmd = [
         sys.executable,
@@ -126,15 +162,7 @@ def create_db(args):
 
 
 def drop_db(args):
-    import psycopg2  # noqa: PLC0415 - comes with Odoo
-
-    conn = psycopg2.connect(
-        dbname="postgres",
-        host=args.db_host,
-        port=int(args.db_port),
-        user=args.db_user,
-    )
-    conn.autocommit = True
+    conn = _admin_connection(args)
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
     conn.close()
@@ -549,12 +577,15 @@ def _short(path):
 
 def main(argv=None):
     args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C: stop the simulator, drop the database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     created = False
     bench = None
     try:
         if args.create_db:
+            check_db_absent(args)
+            created = True  # a failed install still leaves a database to drop
             create_db(args)
-            created = True
         bench = Bench(args)
         # Warm-up: imports, ORM caches, connection paths of both variants.
         bench.run_ours(20)
