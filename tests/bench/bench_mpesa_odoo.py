@@ -191,7 +191,7 @@ class Bench:
         )
         self.sim.start()
         self.run_no = 0
-        self.commits = {"mpesa": 0, "cursor": 0}
+        self.commits = {"mpesa": 0, "cursor": 0, "queries": 0}
         self.timers = {"http": 0.0, "commit": 0.0}
         self._counting = False
         self._install_counters()
@@ -226,6 +226,14 @@ class Bench:
                 bench.timers["commit"] += time.perf_counter() - start
 
         cursor_cls.commit = counted_commit
+        cursor_execute = cursor_cls.execute
+
+        def counted_execute(self, *args, **kwargs):
+            if bench._counting:
+                bench.commits["queries"] += 1
+            return cursor_execute(self, *args, **kwargs)
+
+        cursor_cls.execute = counted_execute
         from odoo.addons.g2p_payment_simple_mpesa.mpesa import (  # noqa: PLC0415
             client as mpesa_client,
         )
@@ -322,7 +330,7 @@ class Bench:
         cycle_id, accounts = self.make_cycle(n)
         with self.registry.cursor() as cr:
             self.env(cr)["g2p.cycle"].browse(cycle_id).send_payment()
-        self.commits = {"mpesa": 0, "cursor": 0}
+        self.commits = {"mpesa": 0, "cursor": 0, "queries": 0}
         self.timers = {"http": 0.0, "commit": 0.0}
         requests_before = self.sim.requests
         if trace:
@@ -369,7 +377,7 @@ class Bench:
     def run_baseline(self, n):
         cycle_id, accounts = self.make_cycle(n)
         self._counting = True
-        self.commits = {"mpesa": 0, "cursor": 0}
+        self.commits = {"mpesa": 0, "cursor": 0, "queries": 0}
         self.timers = {"http": 0.0, "commit": 0.0}
         with self.registry.cursor() as cr:
             env = self.env(cr)
@@ -459,7 +467,7 @@ class Bench:
         self.odoo.sql_db.close_db(self.args.db)
 
 
-def report(args, ours, base, mem):
+def report(args, ours, base):
     n, latency = args.payments, args.latency_ms
     rows = []
     for name, data in (
@@ -495,15 +503,18 @@ def report(args, ours, base, mem):
         f"ours: {ours['commits']['mpesa']} _mpesa_commit calls "
         f"({ours['commits']['mpesa'] / n:.2f}/payment), "
         f"{ours['commits']['cursor']} cursor COMMITs in all, "
+        f"SQL queries/payment {ours['commits']['queries'] / n:.1f} "
+        f"(baseline {base['commits']['queries'] / n:.1f}), "
         f"{ours['passes']} cron pass(es), {ours['requests']} gateway requests"
     )
     print(
         "deposit = time in the deposit request (client side); COMMIT = time in "
         "cursor commits incl. their ORM flush; rest = ORM, claims, Python"
     )
-    print("sanity: every payment paid, exactly one deposit per account (both)")
-    if mem:
-        memory_report(mem)
+    print(
+        "sanity: every payment paid, exactly one deposit per account (both)",
+        flush=True,
+    )
 
 
 def profile_ours(bench, n, top):
@@ -563,7 +574,7 @@ def memory_report(mem):
         growth[key] = growth.get(key, 0) + stat.size_diff
     print("largest retained growth outside the simulator (line <- project line):")
     for (inner, ours), size in sorted(growth.items(), key=lambda kv: -kv[1])[:6]:
-        print(f"  {size / 1024:>+8.0f} KiB  {inner}  <-  {ours}")
+        print(f"  {size / 1024:>+8.0f} KiB  {inner}  <-  {ours}", flush=True)
 
 
 def _short(path):
@@ -592,7 +603,8 @@ def main(argv=None):
         bench.run_baseline(20)
         ours = bench.run_ours(args.payments)
         base = bench.run_baseline(args.payments)
-        mem = None
+        # Timings first: the traced runs below are slow.
+        report(args, ours, base)
         if not args.no_memory:
             bench.sim.state.latency = 0.0
             sizes = (args.payments // 5, args.payments)
@@ -600,7 +612,7 @@ def main(argv=None):
             for size in sizes:
                 data = bench.run_ours(size, trace=True)
                 mem.append((size, data["peak"], data["snapshot"]))
-        report(args, ours, base, mem)
+            memory_report(mem)
         if args.profile:
             bench.sim.state.latency = args.latency_ms / 1000.0
             profile_ours(bench, max(args.payments // 5, 5), args.profile)
