@@ -14,6 +14,35 @@ from ..mpesa import const
 
 _logger = logging.getLogger(__name__)
 
+BEGIN_SEND_SQL = """
+    UPDATE g2p_payment
+       SET mpesa_state = 'sending',
+           mpesa_attempt_count = %(attempts)s,
+           mpesa_sent_at = %(sent_at)s,
+           mpesa_send_seq = nextval('g2p_payment_mpesa_send_seq'),
+           mpesa_account_no = %(account)s,
+           mpesa_next_attempt_at = NULL,
+           mpesa_balance_before = %(before)s,
+           mpesa_balance_before_known = %(known)s,
+           write_uid = %(uid)s,
+           write_date = (now() AT TIME ZONE 'UTC')
+     WHERE id = %(id)s
+       AND mpesa_state = 'queued'
+ RETURNING batch_id
+"""
+BEGIN_SEND_FIELDS = [
+    "mpesa_state",
+    "mpesa_attempt_count",
+    "mpesa_sent_at",
+    "mpesa_send_seq",
+    "mpesa_account_no",
+    "mpesa_next_attempt_at",
+    "mpesa_balance_before",
+    "mpesa_balance_before_known",
+    "write_uid",
+    "write_date",
+]
+
 
 class OdooDispatchStore:
     def __init__(self, manager, ledger=None):
@@ -21,6 +50,10 @@ class OdooDispatchStore:
         self.env = manager.env
         self.ledger = ledger
         self.batch_ids = set()
+        # Batch of each payment handed to the engine, and batches already
+        # flagged as started: the cache does not survive the per-payment COMMITs.
+        self.batch_of = {}
+        self.started_batch_ids = set()
         self.in_doubt_names = []
 
     def _payment(self, item):
@@ -30,33 +63,37 @@ class OdooDispatchStore:
     def begin_send(self, item):
         payment = self._payment(item)
         cr = self.env.cr
-        self.env.flush_all()
-        # The claim query already row-locked it in this transaction; re-read the
-        # state from the database, not from the cache, before going further.
-        cr.execute("SELECT mpesa_state FROM g2p_payment WHERE id = %s", (payment.id,))
-        row = cr.fetchone()
-        if not row or row[0] != const.QUEUED:
-            return False
+        # Only this row's pending ORM writes matter to the UPDATE below.
+        payment.flush_recordset()
         ledger = self.ledger
         known = bool(ledger and ledger.expected is not None and not ledger.tainted)
-        cr.execute("SELECT nextval('g2p_payment_mpesa_send_seq')")
-        seq = cr.fetchone()[0]
-        payment.invalidate_recordset()
-        payment.write(
+        # One atomic check-and-set: the payment is sent only if the database
+        # (not the cache) still says QUEUED at this moment.
+        cr.execute(
+            BEGIN_SEND_SQL,
             {
-                "mpesa_state": const.SENDING,
-                "mpesa_attempt_count": item.attempts + 1,
-                "mpesa_sent_at": fields.Datetime.now(),
-                "mpesa_send_seq": seq,
-                "mpesa_account_no": item.account_no,
-                "mpesa_next_attempt_at": False,
-                "mpesa_balance_before": ledger.expected if known else 0.0,
-                "mpesa_balance_before_known": known,
-            }
+                "id": payment.id,
+                "attempts": item.attempts + 1,
+                "sent_at": fields.Datetime.now(),
+                "account": item.account_no,
+                "before": ledger.expected if known else 0.0,
+                "known": known,
+                "uid": self.env.uid,
+            },
         )
-        batch = payment.batch_id
-        if batch and not batch.batch_has_started:
-            batch.batch_has_started = True
+        row = cr.fetchone()
+        payment.invalidate_recordset()
+        if not row:
+            return False
+        # Raw UPDATE: tell the ORM what changed so dependent figures are
+        # invalidated (or recomputed) as after an ORM write.
+        payment.modified(BEGIN_SEND_FIELDS)
+        batch = self.env["g2p.payment.batch"].browse(row[0])
+        if batch and batch.id not in self.started_batch_ids:
+            if not batch.batch_has_started:
+                batch.batch_has_started = True
+            self.started_batch_ids.add(batch.id)
+        self.batch_of[payment.id] = batch.id
         self.batch_ids.add(batch.id)
         # COMMIT before the HTTP call: if this worker dies while the request is
         # in flight, the next run must find SENDING (=> in doubt), never QUEUED,
@@ -146,8 +183,20 @@ class OdooDispatchStore:
                 state="sent", mpesa_failure_reason=reason, mpesa_next_attempt_at=False
             )
         payment.write(vals)
-        if payment.batch_id:
-            self.batch_ids.add(payment.batch_id.id)
+        batch_id = self.batch_of.get(payment.id) or payment.batch_id.id
+        if batch_id:
+            self.batch_ids.add(batch_id)
+
+    def lock_if_queued(self, payment):
+        """Row-lock ``payment`` and tell whether the database still says QUEUED."""
+        payment.flush_recordset()
+        self.env.cr.execute(
+            "SELECT mpesa_state FROM g2p_payment WHERE id = %s FOR UPDATE",
+            (payment.id,),
+        )
+        row = self.env.cr.fetchone()
+        payment.invalidate_recordset()
+        return bool(row and row[0] == const.QUEUED)
 
     def fail_locally(self, payment, reason):
         """Fail one payment that cannot be sent (bad payee or amount); no request."""

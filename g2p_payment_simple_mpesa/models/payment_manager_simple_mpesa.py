@@ -47,9 +47,13 @@ CLAIM_SQL = """
        AND (p.mpesa_next_attempt_at IS NULL
             OR p.mpesa_next_attempt_at <= %(now)s)
      ORDER BY b.id, p.id
-     LIMIT 1
+     LIMIT %(limit)s
        FOR UPDATE OF p SKIP LOCKED
 """
+# Payments claimed per query.  Each send still re-checks QUEUED atomically in
+# the database (begin_send), so a claimed row whose lock ends with the first
+# COMMIT of the chunk can never be sent twice.
+CLAIM_CHUNK = 25
 
 
 def _signed32(value):
@@ -568,7 +572,7 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
         self.env.flush_all()
         self.env.cr.execute(
             CLAIM_SQL.replace("FOR UPDATE OF p SKIP LOCKED", ""),
-            {"manager": self.id, "now": fields.Datetime.now()},
+            {"manager": self.id, "now": fields.Datetime.now(), "limit": 1},
         )
         return bool(self.env.cr.fetchone())
 
@@ -584,34 +588,60 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
         return self.env.cr.fetchone()[0]
 
     def _mpesa_iter_items(self, store, limit):
-        """Claim queued payments one at a time (lazily, between two commits)."""
+        """Claim queued payments a chunk at a time (lazily, between two commits)."""
         self.ensure_one()
         Payment = self.env["g2p.payment"]
+        customer_type = self.customer_type
         claimed = 0
         while claimed < limit:
             self.env.flush_all()
+            # Drop what earlier chunks cached: memory stays flat over a long
+            # run, and the chunk is read fresh from the database.
+            self.env.invalidate_all(flush=False)
             self.env.cr.execute(
-                CLAIM_SQL, {"manager": self.id, "now": fields.Datetime.now()}
+                CLAIM_SQL,
+                {
+                    "manager": self.id,
+                    "now": fields.Datetime.now(),
+                    "limit": min(CLAIM_CHUNK, limit - claimed),
+                },
             )
-            row = self.env.cr.fetchone()
-            if not row:
+            ids = [row[0] for row in self.env.cr.fetchall()]
+            if not ids:
                 return
-            payment = Payment.browse(row[0])
-            payment.invalidate_recordset()
-            claimed += 1
-            try:
-                amount = self._mpesa_whole_amount(payment)
-                account = self._mpesa_payee_account(payment)
-            except MpesaError as exc:
-                store.fail_locally(payment, str(exc))
-                continue
-            yield dispatch.DispatchItem(
-                key=payment.id,
-                amount=amount,
-                account_no=account,
-                customer_type=self.customer_type,
-                attempts=payment.mpesa_attempt_count,
-            )
+            # Every COMMIT clears the ORM cache: resolve the whole chunk now,
+            # while one prefetching read serves all its payments and payees.
+            resolved = []
+            for payment in Payment.browse(ids):
+                try:
+                    resolved.append(
+                        (
+                            payment,
+                            self._mpesa_whole_amount(payment),
+                            self._mpesa_payee_account(payment),
+                            payment.mpesa_attempt_count,
+                            payment.batch_id.id,
+                            None,
+                        )
+                    )
+                except MpesaError as exc:
+                    resolved.append((payment, None, None, 0, None, str(exc)))
+            for payment, amount, account, attempts, batch_id, problem in resolved:
+                claimed += 1
+                if problem is not None:
+                    # The chunk's row locks ended with its first COMMIT: fail
+                    # it only if it is still queued.
+                    if store.lock_if_queued(payment):
+                        store.fail_locally(payment, problem)
+                    continue
+                store.batch_of[payment.id] = batch_id
+                yield dispatch.DispatchItem(
+                    key=payment.id,
+                    amount=amount,
+                    account_no=account,
+                    customer_type=customer_type,
+                    attempts=attempts,
+                )
 
     def _mpesa_sweep_stale_sending(self):
         """SENDING rows of this agent while we hold its lock: their worker died."""
