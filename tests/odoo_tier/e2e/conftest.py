@@ -317,6 +317,13 @@ class OdooRPC:
             model, method, list(args), kwargs,
         )
 
+    def link_payment_manager(self, program, model, manager):
+        """Register a concrete payment manager on a program (the base's
+        ``g2p.program.payment.manager`` row pointing at it)."""
+        ref = {"program_id": program, "manager_ref_id": f"{model},{manager}"}
+        vals = {"payment_managers": [(0, 0, ref)]}
+        self.call("g2p.program", "write", [program], vals)
+
 
 @pytest.fixture
 def rpc_factory():

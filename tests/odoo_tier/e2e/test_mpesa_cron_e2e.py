@@ -60,23 +60,7 @@ def build_cycle(rpc, sim, count, amount=100, per_run=200, name="E2E"):
             "mpesa_payments_per_run": per_run,
         },
     )
-    rpc.call(
-        "g2p.program",
-        "write",
-        [program],
-        {
-            "payment_managers": [
-                (
-                    0,
-                    0,
-                    {
-                        "program_id": program,
-                        "manager_ref_id": f"{MANAGER_MODEL},{manager}",
-                    },
-                )
-            ]
-        },
-    )
+    rpc.link_payment_manager(program, MANAGER_MODEL, manager)
     cycle = rpc.call(
         "g2p.cycle", "create", {"name": f"{name} cycle", "program_id": program}
     )

@@ -135,24 +135,7 @@ def _setup_program(rpc, count=2):
             "payment_file_config_ids": [[6, 0, [file_config]]],
         },
     )
-    rpc.call(
-        "g2p.program",
-        "write",
-        [program],
-        {
-            "payment_managers": [
-                [
-                    0,
-                    0,
-                    {
-                        "program_id": program,
-                        "manager_ref_id": "g2p.program.payment.manager.file,%d"
-                        % manager,
-                    },
-                ]
-            ]
-        },
-    )
+    rpc.link_payment_manager(program, "g2p.program.payment.manager.file", manager)
     return cycle, manager
 
 
