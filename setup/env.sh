@@ -84,24 +84,79 @@ python_env() {
     fi
 }
 
-# Find Odoo 17: $ODOO_SRC, else an importable odoo 17 in $PY.
-# Sets ODOO_SRC or ODOO_PY; empty both when there is none.
+# Find Odoo 17: $ODOO_SRC (a tree, an archive or a URL; archives are
+# unpacked once into $G2P_SOURCES), else an importable odoo 17 in $PY, else
+# the official 17.0 source archive, downloaded once.  Sets ODOO_SRC (a tree)
+# or ODOO_PY; when there is none both stay empty and ODOO_HINT says why in
+# one line.  A given but unusable ODOO_SRC is fatal.
 ODOO_PY=""
+ODOO_HINT=""
+SOURCES="$REPO/setup/odoo_sources.py"
 find_odoo() {
-    [ -n "${ODOO_SRC:-}" ] && return 0
-    local found
+    local found rc
+    if [ -n "${ODOO_SRC:-}" ]; then
+        found=$("$PY" "$SOURCES" odoo "$ODOO_SRC"); rc=$?
+        case $rc in
+            0) ODOO_SRC="$found" ;;
+            3) ODOO_SRC=""; ODOO_HINT="ODOO_SRC could not be fetched (see above)" ;;
+            *) die "ODOO_SRC=$ODOO_SRC is not usable (see above)" ;;
+        esac
+        return 0
+    fi
     found=$("$PY" - 2>/dev/null <<'EOF'
 import os, odoo.release as r
 if r.version_info[0] == 17:
     print(os.path.dirname(os.path.dirname(os.path.abspath(r.__file__))))
 EOF
 )
-    [ -z "$found" ] && return 0
-    if [ -f "$found/odoo-bin" ]; then
+    if [ -n "$found" ]; then
+        if [ -f "$found/odoo-bin" ]; then
+            ODOO_SRC="$found"
+        else
+            ODOO_PY=$(command -v "$PY")
+        fi
+        return 0
+    fi
+    if [ "${G2P_NO_DOWNLOAD:-}" = 1 ]; then
+        ODOO_HINT="no Odoo 17 found (set ODOO_SRC to an Odoo 17 tree, archive or URL)"
+        return 0
+    fi
+    found=$("$PY" "$SOURCES" odoo 2>"$WORK/odoo-fetch.err"); rc=$?
+    if [ $rc -eq 0 ]; then
         ODOO_SRC="$found"
     else
-        ODOO_PY=$(command -v "$PY")
+        ODOO_HINT=$(tail -n 1 "$WORK/odoo-fetch.err")
     fi
+}
+
+# The real OpenG2P base: $OPENG2P_SRC (addons folder, archive or URL) ->
+# OPENG2P_ADDONS, the comma-separated addons dirs inside it.
+OPENG2P_ADDONS=""
+find_openg2p() {
+    [ -n "${OPENG2P_SRC:-}" ] || return 0
+    OPENG2P_ADDONS=$("$PY" "$SOURCES" openg2p "$OPENG2P_SRC") \
+        || die "OPENG2P_SRC=$OPENG2P_SRC is not usable (see above)"
+}
+
+# Python packages of the real base (its manifests' external dependencies).
+# boto3 is pinned <=1.15.18 by storage_backend_s3 / g2p_documents, and its
+# own botocore 1.18 does not import under urllib3 2: install boto3 alone and
+# let a current botocore serve it.  vcrpy-unittest and freezegun: the base's
+# own test packages import them, and Odoo imports every installed module's
+# tests when it runs ours.
+openg2p_env() {
+    [ -n "$OPENG2P_ADDONS" ] || return 0
+    local stamp="$VENV/.g2p-openg2p.sha256" want
+    want=$(declare -f openg2p_env | sha256sum | cut -d' ' -f1)
+    [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+    say "OpenG2P base requirements into $VENV"
+    quietly "$WORK/pip-openg2p.log" "$VPY" -m pip install -q \
+        schwifty python-slugify cachetools num2words python-dateutil \
+        vcrpy-unittest freezegun \
+        botocore s3transfer jmespath || return 1
+    quietly "$WORK/pip-openg2p.log" "$VPY" -m pip install -q --no-deps \
+        "boto3==1.15.18" || return 1
+    echo "$want" >"$stamp"
 }
 
 # Odoo's own requirements, adapted for a current Python stack, then Odoo

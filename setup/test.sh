@@ -5,13 +5,18 @@
 #   2. a virtualenv (.venv, or $G2P_VENV) with requirements*.txt
 #   3. lint: ruff on the repo, pylint-odoo mandatory checks on the 5 modules
 #   4. pure tier: pytest tests/pure (never needs Odoo)
-#   5. Odoo tier: tests/odoo_tier/run.py (needs Odoo 17: $ODOO_SRC, or an
-#      importable odoo 17 in $PYTHON / python3); skipped with one line if absent
-#   6. a summary; exit status non-zero if any tier failed
+#   5. Odoo tiers: tests/odoo_tier/run.py once on the stand-in base and, when
+#      OPENG2P_SRC is set, once more on the real OpenG2P base.  Odoo 17 comes
+#      from $ODOO_SRC (tree, archive or URL), an importable odoo 17, or the
+#      official 17.0 archive (downloaded once); without one, one line says so.
+#   6. a summary, one line per tier; exit status non-zero if any tier failed
 #
-# Environment: ODOO_SRC, G2P_VENV, PYTHON, PGHOST/PGPORT/PGUSER (external
-# PostgreSQL instead of a private throw-away cluster), G2P_SKIP_LINT=1,
-# G2P_SKIP_ODOO=1, G2P_SKIP_APT=1, G2P_WORK (logs and results; default .work/).
+# Environment: ODOO_SRC, OPENG2P_SRC (addons folder, archive or URL),
+# G2P_BASES (e.g. "openg2p": run only these Odoo tiers), G2P_VENV, PYTHON,
+# G2P_SOURCES (where archives are unpacked; default .work/sources),
+# PGHOST/PGPORT/PGUSER (external PostgreSQL instead of a private throw-away
+# cluster), G2P_SKIP_LINT=1, G2P_SKIP_ODOO=1, G2P_SKIP_APT=1,
+# G2P_NO_DOWNLOAD=1, G2P_WORK (logs and results; default .work/).
 set -uo pipefail
 
 G2P_SCRIPT=setup/test.sh
@@ -54,15 +59,18 @@ pure_tier() {
     return $rc
 }
 
-odoo_tier() {
-    say "Odoo tier"
-    local args=(--result-json "$WORK/odoo-result.json" --work-dir "$WORK")
+odoo_tier() {   # $1: standin | openg2p
+    local base=$1
+    say "Odoo tier ($base base)"
+    local args=(--base "$base" --result-json "$WORK/odoo-result-$base.json"
+                --work-dir "$WORK")
+    [ "$base" = openg2p ] && args+=(--openg2p-addons "$OPENG2P_ADDONS")
     if [ -n "${ODOO_SRC:-}" ]; then
         args+=(--odoo-src "$ODOO_SRC")
     elif [ -n "$ODOO_PY" ]; then
         export G2P_ODOO_PYTHON="$ODOO_PY"
     else
-        echo "Odoo tier skipped: no Odoo 17 found (set ODOO_SRC=/path/to/odoo-17 source tree)"
+        echo "Odoo tier skipped: $ODOO_HINT"
         return 3
     fi
     "$VPY" tests/odoo_tier/run.py "${args[@]}"
@@ -70,15 +78,17 @@ odoo_tier() {
 
 # ---------------------------------------------------------------------------
 main() {
-    local t lint_rc=0 pure_rc=0 odoo_rc=0 lint_s=0 pure_s=0 odoo_s=0
-    rm -f "$WORK/junit-pure.xml" "$WORK/junit-e2e.xml" "$WORK/odoo-result.json"
+    local t lint_rc=0 pure_rc=0 lint_s=0 pure_s=0 base rc tiers=()
+    rm -f "$WORK"/junit-pure.xml "$WORK"/junit-e2e-*.xml "$WORK"/odoo-result-*.json
 
     find_odoo
+    find_openg2p
     system_packages || die "installing Debian packages failed (see $WORK/apt.log)"
     t=$SECONDS
     python_env || die "creating the virtualenv failed (see $WORK/pip.log)"
     if [ "${G2P_SKIP_ODOO:-}" != 1 ]; then
         odoo_env || die "installing Odoo's requirements failed (see $WORK/pip-odoo.log)"
+        openg2p_env || die "installing the OpenG2P base's requirements failed (see $WORK/pip-openg2p.log)"
     fi
     echo "environment ready in $((SECONDS - t)) s ($VENV)"
 
@@ -88,16 +98,23 @@ main() {
         t=$SECONDS; lint; lint_rc=$?; lint_s=$((SECONDS - t))
     fi
     t=$SECONDS; pure_tier; pure_rc=$?; pure_s=$((SECONDS - t))
-    if [ "${G2P_SKIP_ODOO:-}" = 1 ]; then
-        echo "Odoo tier skipped: G2P_SKIP_ODOO=1"
-        odoo_rc=3
-    else
-        t=$SECONDS; odoo_tier; odoo_rc=$?; odoo_s=$((SECONDS - t))
-    fi
+
+    local bases=(standin)
+    [ -n "$OPENG2P_ADDONS" ] && bases+=(openg2p)
+    [ -n "${G2P_BASES:-}" ] && read -r -a bases <<<"${G2P_BASES//,/ }"
+    for base in "${bases[@]}"; do
+        if [ "${G2P_SKIP_ODOO:-}" = 1 ]; then
+            echo "Odoo tier ($base base) skipped: G2P_SKIP_ODOO=1"
+            tiers+=(--odoo "$base:3:0")
+            continue
+        fi
+        t=$SECONDS; odoo_tier "$base"; rc=$?
+        tiers+=(--odoo "$base:$rc:$((SECONDS - t))")
+    done
 
     say "summary ($((SECONDS - T_START)) s)"
     "$VPY" tests/odoo_tier/summary.py --work "$WORK" \
-        --lint "$lint_rc:$lint_s" --pure "$pure_rc:$pure_s" --odoo "$odoo_rc:$odoo_s"
+        --lint "$lint_rc:$lint_s" --pure "$pure_rc:$pure_s" "${tiers[@]}"
 }
 
 main "$@"

@@ -45,6 +45,11 @@ DEFAULT_MODULES = (
     "g2p_payment_files",
     "g2p_payment_simple_mpesa",
 )
+ADDONS = ("g2p_payment_files", "g2p_payment_simple_mpesa")
+BASES = ("standin", "openg2p")
+# The real base runs prepare/send as queue_job jobs: servers that should run
+# them load queue_job server-wide (its job runner).
+SERVER_WIDE = {"standin": "base,web", "openg2p": "base,web,queue_job"}
 SKIP_RC = 3
 SKIP_HINT = "set ODOO_SRC=/path/to/odoo-17 source tree"
 MAX_PRINTED_LINES = 40
@@ -105,12 +110,24 @@ def find_odoo(odoo_src=None, python=None):
     return [python, "-m", "odoo"], None
 
 
-def default_addons_path(odoo_src):
+def default_addons_path(odoo_src, base="standin", openg2p_addons=()):
+    """Odoo's addons, then the base (stand-in or the real OpenG2P dirs), then ours."""
     parts = []
     if odoo_src and (Path(odoo_src) / "addons").is_dir():
         parts.append(str(Path(odoo_src) / "addons"))
-    parts += [str(REPO / "openg2p_base_standin"), str(REPO)]
+    if base == "openg2p":
+        parts += [str(Path(p).resolve()) for p in openg2p_addons]
+    else:
+        parts.append(str(REPO / "openg2p_base_standin"))
+    parts.append(str(REPO))
     return parts
+
+
+def default_test_tags(base, modules):
+    """Every module's tests on the stand-in; only the addons' on the real base
+    (the real base's own suites are OpenG2P's business, and need its demo data)."""
+    wanted = modules if base == "standin" else [m for m in modules if m in ADDONS]
+    return ",".join(f"/{m}" for m in wanted)
 
 
 # --------------------------------------------------------------------------
@@ -143,7 +160,7 @@ def _print_record(rec):
 # --------------------------------------------------------------------------
 
 def run_odoo_tests(args, odoo_cmd, target, db, log_path, data_dir):
-    tags = args.test_tags or ",".join(f"/{m}" for m in args.modules)
+    tags = args.test_tags or default_test_tags(args.base, args.modules)
     port = free_port()
     cmd = [
         *odoo_cmd,
@@ -162,7 +179,7 @@ def run_odoo_tests(args, odoo_cmd, target, db, log_path, data_dir):
         f"--data-dir={data_dir}",
         "--log-level=info",
     ]
-    print(f"Odoo tier: installing {','.join(args.modules)} into {db} "
+    print(f"Odoo tier ({args.base} base): installing {','.join(args.modules)} into {db} "
           f"(log: {log_path})", flush=True)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     start = time.monotonic()
@@ -236,9 +253,11 @@ def run_e2e(args, odoo_cmd, target, db, data_dir, work):
         "G2P_E2E_TEMPLATE_DB": db,
         "G2P_E2E_MODULES": ",".join(args.modules),
         "G2P_E2E_DATA_DIR": str(data_dir),
-        "G2P_E2E_LOG_DIR": str(work / "e2e-logs"),
+        "G2P_E2E_LOG_DIR": str(work / f"e2e-logs-{args.base}"),
+        "G2P_E2E_BASE": args.base,
+        "G2P_E2E_SERVER_WIDE": SERVER_WIDE[args.base],
     })
-    junit = work / "junit-e2e.xml"
+    junit = work / f"junit-e2e-{args.base}.xml"
     paths = [str(HERE / "e2e")]
     if not args.no_selftest:
         paths.append(str(HERE / "selftest"))
@@ -260,6 +279,12 @@ def parse_args(argv):
     p.add_argument("--test-tags", default=None,
                    help="Odoo --test-tags (default: /<module> for each module)")
     p.add_argument("--odoo-src", default=os.environ.get("ODOO_SRC") or None)
+    p.add_argument("--base", choices=BASES, default="standin",
+                   help="the OpenG2P base to run on: the stand-in in this repo, "
+                        "or the real one given by --openg2p-addons")
+    p.add_argument("--openg2p-addons", default=os.environ.get("OPENG2P_ADDONS") or "",
+                   help="comma-separated addons dirs of the real OpenG2P base "
+                        "(setup/odoo_sources.py openg2p SPEC prints them)")
     p.add_argument("--odoo-cmd", default=None,
                    help="JSON list overriding the Odoo command (python + odoo-bin)")
     p.add_argument("--addons-path", default=None,
@@ -288,6 +313,9 @@ def parse_args(argv):
                    help="extra arguments for the e2e pytest run (after --)")
     args = p.parse_args(argv)
     args.modules = [m.strip() for m in args.modules.split(",") if m.strip()]
+    args.openg2p_addons = [p for p in args.openg2p_addons.split(",") if p]
+    if args.base == "openg2p" and not args.openg2p_addons and not args.addons_path:
+        p.error("--base openg2p needs --openg2p-addons (or OPENG2P_ADDONS)")
     return args
 
 
@@ -322,7 +350,8 @@ def main(argv=None):
 
     args.addons_path = (
         [p for p in args.addons_path.split(",") if p]
-        if args.addons_path else default_addons_path(odoo_src)
+        if args.addons_path
+        else default_addons_path(odoo_src, args.base, args.openg2p_addons)
     ) + [str(Path(p).resolve()) for p in args.extra_addons_path]
 
     work = Path(args.work_dir).resolve()
@@ -341,7 +370,7 @@ def main(argv=None):
             target = cluster.start()
             print(f"Odoo tier: private PostgreSQL cluster at {target.host}", flush=True)
         pg.wait_ready(target)
-        db = new_db_name("tier")
+        db = new_db_name(args.base)
         if args.template_db:
             target.create_db(db, template=args.template_db)
             src_store = data_dir / "filestore" / args.template_db

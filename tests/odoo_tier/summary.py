@@ -1,7 +1,8 @@
 """Closing summary of setup/test.sh.
 
-Reads the tiers' exit codes and result files (.work/junit-pure.xml,
-.work/odoo-result.json, .work/junit-e2e.xml) and prints one line per tier
+Reads the tiers' exit codes and result files (.work/junit-pure.xml, and per
+Odoo tier .work/odoo-result-BASE.json, .work/junit-e2e-BASE.xml, BASE being
+standin or openg2p) and prints one line per tier
 and a last line ``total: N passed, N failed, N skipped``.  Exit status 1 when
 any tier failed.  A tier that failed without countable tests (lint, an
 install error, a crash) counts as one failure so the total never reads
@@ -56,8 +57,45 @@ def parse_rc(text):
     return int(rc), int(seconds or 0)
 
 
-def summarise(work, lint, pure, odoo):
-    """Return (lines, ok)."""
+def parse_tier(text):
+    """"base:rc:seconds" -> (base, rc, seconds)."""
+    base, _, rest = text.partition(":")
+    return (base, *parse_rc(rest))
+
+
+def _odoo_tier(work, base, odoo_rc, odoo_s):
+    """(counts, lines, ok) of one Odoo tier (one base)."""
+    label = f"odoo ({base} base)"
+    if odoo_rc == SKIPPED_RC:
+        return Counts(), [f"{label}: skipped"], True
+    try:
+        result = json.loads((work / f"odoo-result-{base}.json").read_text())
+    except (OSError, ValueError):
+        result = {}
+    o = result.get("odoo") or {}
+    failed = o.get("failed", 0) + o.get("errors", 0)
+    counts = Counts(max(o.get("tests", 0) - failed, 0), failed)
+    if odoo_rc != 0 and not failed and o.get("problems"):
+        counts.failed = 1  # install error, ERROR log line, crash...
+    lines = [
+        f"{label}: {o.get('tests', 0)} tests, {o.get('failed', 0)} failed, "
+        f"{o.get('errors', 0)} errors ({o.get('seconds', 0):.0f} s)"
+        + (f" FAILED: {'; '.join(o.get('problems', []))}" if o.get("problems") else "")
+    ]
+    e2e = junit_counts(work / f"junit-e2e-{base}.xml")
+    if e2e is not None:
+        seconds = (result.get("e2e") or {}).get("seconds", 0)
+        lines.append(f"e2e ({base} base): {e2e.text()} ({seconds:.0f} s)")
+        counts += e2e
+    if odoo_rc != 0:
+        if not counts.failed:
+            counts += Counts(failed=1)
+        lines.append(f"{label} FAILED (exit {odoo_rc}, {odoo_s} s)")
+    return counts, lines, odoo_rc == 0
+
+
+def summarise(work, lint, pure, odoo_tiers):
+    """Return (lines, ok); odoo_tiers is [(base, rc, seconds), ...]."""
     work = Path(work)
     lines = []
     total = Counts()
@@ -85,36 +123,11 @@ def summarise(work, lint, pure, odoo):
     )
     total += counts
 
-    odoo_rc, odoo_s = odoo
-    if odoo_rc == SKIPPED_RC:
-        lines.append("odoo: skipped (no Odoo 17)")
-    else:
-        try:
-            result = json.loads((work / "odoo-result.json").read_text())
-        except (OSError, ValueError):
-            result = {}
-        o = result.get("odoo") or {}
-        failed = o.get("failed", 0) + o.get("errors", 0)
-        counts = Counts(max(o.get("tests", 0) - failed, 0), failed)
-        if odoo_rc != 0 and not failed and o.get("problems"):
-            counts.failed = 1  # install error, ERROR log line, crash...
-        lines.append(
-            f"odoo: {o.get('tests', 0)} tests, {o.get('failed', 0)} failed, "
-            f"{o.get('errors', 0)} errors ({o.get('seconds', 0):.0f} s)"
-            + (f" FAILED: {'; '.join(o.get('problems', []))}"
-               if o.get("problems") else "")
-        )
+    for base, odoo_rc, odoo_s in odoo_tiers:
+        counts, tier_lines, tier_ok = _odoo_tier(work, base, odoo_rc, odoo_s)
+        lines += tier_lines
         total += counts
-        e2e = junit_counts(work / "junit-e2e.xml")
-        if e2e is not None:
-            seconds = (result.get("e2e") or {}).get("seconds", 0)
-            lines.append(f"e2e: {e2e.text()} ({seconds:.0f} s)")
-            total += e2e
-        if odoo_rc != 0:
-            ok = False
-            if not counts.failed and not (e2e and e2e.failed):
-                total += Counts(failed=1)
-            lines.append(f"odoo tier FAILED (exit {odoo_rc}, {odoo_s} s)")
+        ok = ok and tier_ok
     lines.append(f"total: {total.text()}")
     return lines, ok
 
@@ -124,7 +137,8 @@ def main(argv=None):
     p.add_argument("--work", required=True)
     p.add_argument("--lint", type=parse_rc, required=True)
     p.add_argument("--pure", type=parse_rc, required=True)
-    p.add_argument("--odoo", type=parse_rc, required=True)
+    p.add_argument("--odoo", type=parse_tier, action="append", default=[],
+                   help="base:rc:seconds of one Odoo tier (repeatable)")
     args = p.parse_args(argv)
     lines, ok = summarise(args.work, args.lint, args.pure, args.odoo)
     print("\n".join(lines))

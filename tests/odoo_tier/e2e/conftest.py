@@ -13,6 +13,9 @@ a template database and describes the environment in these variables:
     G2P_E2E_DATA_DIR      optional: Odoo data dir of the template (filestore)
     G2P_E2E_LOG_DIR       optional: where server logs go
     G2P_PORT_RANGE        optional: "lo-hi" ports the servers may use
+    G2P_E2E_BASE          optional: "standin" (default) or "openg2p"
+    G2P_E2E_SERVER_WIDE   optional: Odoo --load list (queue_job's runner on
+                          the real base)
 
 Without the first six every test in this directory is skipped.
 
@@ -92,6 +95,8 @@ class E2EEnv(PgTarget):
     template_db: str = ""
     data_dir: Path = None
     log_dir: Path = None
+    base: str = "standin"
+    server_wide: str = ""
 
     def db_args(self):
         return self.odoo_args()
@@ -113,6 +118,8 @@ def e2e_env(tmp_path_factory):
         template_db=os.environ["G2P_E2E_TEMPLATE_DB"],
         data_dir=Path(data_dir) if data_dir else tmp_path_factory.mktemp("odoo-data"),
         log_dir=Path(log_dir) if log_dir else tmp_path_factory.mktemp("odoo-logs"),
+        base=os.environ.get("G2P_E2E_BASE") or "standin",
+        server_wide=os.environ.get("G2P_E2E_SERVER_WIDE") or "",
     )
     env.log_dir.mkdir(parents=True, exist_ok=True)
     return env
@@ -235,6 +242,7 @@ def odoo_server_factory(e2e_env, request):
             "--max-cron-threads=0",
             f"--data-dir={e2e_env.data_dir}",
             "--without-demo=all",
+            *([f"--load={e2e_env.server_wide}"] if e2e_env.server_wide else []),
             *extra_args,
         ]
         full_env = dict(os.environ, PYTHONUNBUFFERED="1")
