@@ -326,11 +326,27 @@ class OdooRPC:
         )
 
     def link_payment_manager(self, program, model, manager):
-        """Register a concrete payment manager on a program (the base's
-        ``g2p.program.payment.manager`` row pointing at it)."""
-        ref = {"program_id": program, "manager_ref_id": f"{model},{manager}"}
-        vals = {"payment_managers": [(0, 0, ref)]}
-        self.call("g2p.program", "write", [program], vals)
+        """Make a concrete payment manager the program's one payment manager.
+
+        Both bases give a new program a default payment manager and allow
+        only one: point that ``g2p.program.payment.manager`` row at ours.
+        """
+        ref = f"{model},{manager}"
+        [row] = self.call("g2p.program", "read", [program], ["payment_managers"])
+        if row["payment_managers"]:
+            self.call("g2p.program.payment.manager", "write",
+                      row["payment_managers"][:1], {"manager_ref_id": ref})
+        else:
+            vals = {"program_id": program, "manager_ref_id": ref}
+            self.call("g2p.program", "write", [program],
+                      {"payment_managers": [(0, 0, vals)]})
+
+    def create_cycle(self, program, name, **vals):
+        """An approved cycle of today (both bases require the dates)."""
+        today = time.strftime("%Y-%m-%d")
+        vals = {"name": name, "program_id": program, "state": "approved",
+                "start_date": today, "end_date": today, **vals}
+        return self.call("g2p.cycle", "create", vals)
 
 
 @pytest.fixture
