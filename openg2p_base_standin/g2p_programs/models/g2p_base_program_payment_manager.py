@@ -1,13 +1,12 @@
-from odoo import _, fields, models
+from odoo import fields, models
 
 
 class G2PBaseProgramPaymentManager(models.AbstractModel):
     """Contract every payment manager implements.
 
-    ``prepare_payments(cycle, entitlements=None)`` issues payments (and
-    batches), ``send_payments(batches)`` hands batches to the payment channel,
-    ``validate_accounts(entitlements)`` reports beneficiaries that cannot be
-    paid. All three return what the UI button should do next.
+    ``prepare_payments`` issues payments (and batches), ``send_payments``
+    hands batches to the payment channel, ``validate_accounts`` checks that
+    beneficiaries can be paid. Concrete managers define them.
     """
 
     _name = "g2p.base.program.payment.manager"
@@ -17,7 +16,7 @@ class G2PBaseProgramPaymentManager(models.AbstractModel):
     name = fields.Char("Manager Name", required=True)
     program_id = fields.Many2one("g2p.program", required=True)
 
-    def prepare_payments(self, cycle, entitlements=None):
+    def prepare_payments(self, entitlements):
         raise NotImplementedError()
 
     def send_payments(self, batches):
@@ -26,16 +25,8 @@ class G2PBaseProgramPaymentManager(models.AbstractModel):
     def validate_accounts(self, entitlements):
         raise NotImplementedError()
 
-    def _client_notification(self, message, kind="info", sticky=False, title=None):
-        """Client action showing a toast; kind is success|info|warning|danger."""
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": title or _("Payment"),
-                "message": message,
-                "sticky": sticky,
-                "type": kind,
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+    def mark_job_as_done(self, cycle, msg):
+        """Unlock the cycle a queued job worked on and say so in its chatter."""
+        self.ensure_one()
+        cycle.write({"locked": False, "locked_reason": False})
+        cycle.message_post(body=msg)

@@ -74,7 +74,7 @@ class G2PPaymentBatch(models.Model):
         programs = self.program_id
         if len(programs) != 1:
             raise UserError(_("Send batches of one program at a time."))
-        return programs.get_payment_manager().send_payments(self)
+        return programs.get_manager(programs.MANAGER_PAYMENT).send_payments(self)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_unstarted(self):

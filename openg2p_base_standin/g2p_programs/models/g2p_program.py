@@ -63,54 +63,40 @@ class G2PProgram(models.Model):
         wrappers.ensure_one()
         return wrappers.manager_ref_id
 
-    def get_payment_manager(self):
-        """The payment manager, or a UserError telling how to configure one."""
-        self.ensure_one()
-        manager = self.get_manager(const.MANAGER_PAYMENT)
-        if not manager:
-            raise UserError(
-                _(
-                    "Program %(program)s has no payment manager. Add one on the "
-                    "program's Managers tab.",
-                    program=self.name,
-                )
-            )
-        return manager
+    @api.model_create_multi
+    def create(self, vals_list):
+        # As upstream: every program starts with a default payment manager.
+        programs = super().create(vals_list)
+        for program in programs:
+            program._create_default_payment_manager()
+        return programs
 
-    def action_create_default_payment_manager(self):
-        """Create a default payment manager with a catch-all batch tag."""
+    def _create_default_payment_manager(self):
+        self.ensure_one()
+        manager = self.env["g2p.program.payment.manager.default"].create(
+            {"name": "Default", "program_id": self.id}
+        )
+        self.payment_managers = [
+            Command.create(
+                {
+                    "program_id": self.id,
+                    "manager_ref_id": "%s,%s" % (manager._name, manager.id),
+                }
+            )
+        ]
+
+    @api.constrains("payment_managers")
+    def check_managers_limit(self):
         for program in self:
-            if program.payment_managers:
+            if len(program.payment_managers) > 1:
                 raise UserError(
                     _(
-                        "Program %(program)s already has a payment manager.",
+                        "Program %(program)s can have only one payment manager: "
+                        "point its payment manager at the one you want instead of "
+                        "adding another.",
                         program=program.name,
                     )
                 )
-            Manager = self.env["g2p.program.payment.manager.default"]
-            manager = Manager.create(
-                {
-                    "name": _("Default payment manager"),
-                    "program_id": program.id,
-                    "create_batch": True,
-                    "batch_tag_ids": [
-                        Command.create(
-                            Manager.new(
-                                {"program_id": program.id}
-                            )._default_batch_tag_vals()
-                        )
-                    ],
-                }
-            )
-            program.payment_managers = [
-                Command.create(
-                    {
-                        "program_id": program.id,
-                        "manager_ref_id": "%s,%s" % (manager._name, manager.id),
-                    }
-                )
-            ]
-        return True
 
     def open_cycles_form(self):
         self.ensure_one()

@@ -72,27 +72,46 @@ class G2PProgramPaymentManagerDefault(models.Model):
         return tags
 
     # ---------------------------------------------------------------- prepare
+    def _notification(self, message, kind="info", sticky=False):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Payment"),
+                "message": message,
+                "sticky": sticky,
+                "type": kind,
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
     def prepare_payments(self, cycle, entitlements=None):
+        """Issue payments for the cycle's approved entitlements.
+
+        Upstream queues this as a job from 200 entitlements on; the stand-in
+        has no job queue and always works synchronously.
+        """
         self.ensure_one()
-        if entitlements is None:
+        if not entitlements:
             entitlements = cycle.entitlement_ids
         entitlements = entitlements.filtered(lambda e: e.state == "approved")
         if not entitlements:
-            return self._client_notification(
+            return self._notification(
                 _("Cycle %(cycle)s has no approved entitlements.", cycle=cycle.name),
                 kind="danger",
             )
         payments, _batches = self._prepare_payments(cycle, entitlements)
         if not payments:
-            return self._client_notification(
+            return self._notification(
                 _(
                     "No new payments: every approved entitlement of cycle "
-                    "%(cycle)s already has a payment that has not failed.",
+                    "%(cycle)s already has a payment that has not failed, or "
+                    "matches no batch tag.",
                     cycle=cycle.name,
                 ),
-                kind="warning",
+                kind="danger",
             )
-        return self._client_notification(
+        return self._notification(
             _(
                 "%(count)s payments issued for cycle %(cycle)s.",
                 count=len(payments),
@@ -128,12 +147,14 @@ class G2PProgramPaymentManagerDefault(models.Model):
         }
 
     def _split_by_tags(self, entitlements):
-        """[(tag, [entitlement chunk, ...]), ...] following the tag order."""
+        """[(tag, entitlements), ...] in tag order; each entitlement goes to
+        the first tag whose domain matches it, unmatched ones to none (as
+        upstream, whether or not batches are made)."""
         self.ensure_one()
         Entitlement = self.env["g2p.entitlement"]
         remaining = entitlements.sorted("id")
         result = []
-        for tag in self._get_sorted_batch_tags():
+        for tag in self.batch_tag_ids.sorted(lambda t: (t.order, t.id)):
             domain = tag._get_domain()
             if domain:
                 tagged = Entitlement.search(
@@ -142,56 +163,58 @@ class G2PProgramPaymentManagerDefault(models.Model):
             else:
                 tagged = remaining
             remaining -= tagged
-            size = tag.max_batch_size or DEFAULT_MAX_BATCH_SIZE
-            chunks = [tagged[i : i + size] for i in range(0, len(tagged), size)]
-            result.append((tag, chunks))
+            result.append((tag, tagged))
         return result
 
     def _prepare_payments(self, cycle, entitlements):
-        """Issue one payment per payable entitlement, batched per tag.
+        """Issue one payment per payable, tag-matched entitlement.
 
-        Returns ``(payments, batches)`` as recordsets (empty when nothing new).
+        Returns ``(payments, batches)``, each None when empty (upstream's
+        contract): ``(None, None)`` when nothing new is paid.
         """
         self.ensure_one()
+        if not entitlements:
+            return None, None
         Payment = self.env["g2p.payment"]
         Batch = self.env["g2p.payment.batch"]
         entitlements = self._entitlements_to_pay(entitlements)
-        if not entitlements:
-            return Payment, Batch
         # Prefetch beneficiaries' bank accounts for the account snapshot.
         entitlements.mapped("partner_id.bank_ids.acc_number")
-
-        if not self.create_batch:
-            payments = Payment.create([self._payment_vals(e) for e in entitlements])
-            return payments, Batch
-
-        plan = [
-            (tag, chunk)
-            for tag, chunks in self._split_by_tags(entitlements)
-            for chunk in chunks
-        ]
-        now = fields.Datetime.now()
-        batches = Batch.create(
-            [
-                {
-                    "name": str(uuid4()),
-                    "cycle_id": cycle.id,
-                    "stats_datetime": now,
-                    "tag_id": tag.id,
-                }
-                for tag, _chunk in plan
-            ]
-        )
+        plan = []  # (tag, entitlement chunk) per future batch
+        for tag, tagged in self._split_by_tags(entitlements):
+            if not tagged:
+                continue
+            size = tag.max_batch_size or DEFAULT_MAX_BATCH_SIZE
+            if not self.create_batch:
+                size = len(tagged)
+            plan += [(tag, tagged[i : i + size]) for i in range(0, len(tagged), size)]
+        if not plan:
+            return None, None
+        batches = Batch
+        if self.create_batch:
+            now = fields.Datetime.now()
+            batches = Batch.create(
+                [
+                    {
+                        "name": str(uuid4()),
+                        "cycle_id": cycle.id,
+                        "stats_datetime": now,
+                        "tag_id": tag.id,
+                    }
+                    for tag, _chunk in plan
+                ]
+            )
         payment_vals = []
-        for batch, (_tag, chunk) in zip(batches, plan, strict=True):
-            for entitlement in chunk:
-                payment_vals.append(
-                    dict(self._payment_vals(entitlement), batch_id=batch.id)
-                )
+        for index, (_tag, chunk) in enumerate(plan):
+            batch_id = batches[index].id if batches else False
+            payment_vals += [
+                dict(self._payment_vals(entitlement), batch_id=batch_id)
+                for entitlement in chunk
+            ]
         payments = Payment.create(payment_vals)
         # Batch membership is a many2many upstream; fill it from batch_id.
         by_batch = {}
-        for payment in payments:
+        for payment in payments.filtered("batch_id"):
             by_batch.setdefault(payment.batch_id.id, []).append(payment.id)
         for batch in batches:
             batch.payment_ids = [Command.set(by_batch.get(batch.id, []))]
@@ -202,7 +225,7 @@ class G2PProgramPaymentManagerDefault(models.Model):
             len(batches),
             cycle.id,
         )
-        return payments, batches
+        return payments, batches or None
 
     # ------------------------------------------------------------------- send
     def send_payments(self, batches):
@@ -210,23 +233,12 @@ class G2PProgramPaymentManagerDefault(models.Model):
         return self._send_payments(batches)
 
     def _send_payments(self, batches):
-        """The default manager has no payment channel: it only reports."""
+        """The default manager has no payment channel (upstream returns None)."""
         if not batches:
-            return self._client_notification(
+            return self._notification(
                 _("No payment batches to process."), kind="warning", sticky=True
             )
-        payments = batches.mapped("payment_ids").filtered(lambda p: p.state == "issued")
-        return self._client_notification(
-            _(
-                "%(payments)s issued payments in %(batches)s batches are ready. "
-                "The default payment manager has no payment channel; hand the "
-                "batches to the payer or use a payment manager that sends them.",
-                payments=len(payments),
-                batches=len(batches),
-            ),
-            kind="info",
-            sticky=True,
-        )
+        return None
 
     def validate_accounts(self, entitlements):
         """Entitlements whose beneficiary has no bank account to pay into."""

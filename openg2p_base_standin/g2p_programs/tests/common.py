@@ -1,4 +1,4 @@
-from odoo import Command
+from odoo import Command, fields
 from odoo.tests import TransactionCase
 
 
@@ -28,8 +28,15 @@ class ProgramCase(TransactionCase):
             ]
         )
         cls.program = cls.env["g2p.program"].create({"name": "Test Program"})
+        today = fields.Date.today()
         cls.cycle = cls.env["g2p.cycle"].create(
-            {"name": "Cycle 1", "program_id": cls.program.id, "state": "approved"}
+            {
+                "name": "Cycle 1",
+                "program_id": cls.program.id,
+                "state": "approved",
+                "start_date": today,
+                "end_date": today,
+            }
         )
         cls.entitlements = cls.env["g2p.entitlement"].create(
             [
@@ -67,11 +74,9 @@ class ProgramCase(TransactionCase):
                 "batch_tag_ids": [Command.set((cls.tag_rest | cls.tag_high).ids)],
             }
         )
-        cls.program.payment_managers = [
-            Command.create(
-                {
-                    "program_id": cls.program.id,
-                    "manager_ref_id": "%s,%s" % (cls.manager._name, cls.manager.id),
-                }
-            )
-        ]
+        # The program's one payment manager row now points at ours.
+        cls.program.payment_managers.manager_ref_id = cls.manager
+
+    def cycle_payments(self, cycle=None):
+        cycle = cycle or self.cycle
+        return self.env["g2p.payment"].search([("cycle_id", "=", cycle.id)])

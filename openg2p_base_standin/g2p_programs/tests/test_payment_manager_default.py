@@ -19,7 +19,7 @@ class TestDefaultPaymentManagerBulk(ProgramCase):
 
         self.assertEqual(action["tag"], "display_notification")
         self.assertEqual(action["params"]["type"], "success")
-        payments = self.cycle.payment_ids
+        payments = self.cycle_payments()
         self.assertEqual(len(payments), 1200)
         self.assertEqual(payments.entitlement_id, self.entitlements)
         self.assertEqual(len(set(payments.mapped("name"))), 1200)
@@ -39,8 +39,8 @@ class TestDefaultPaymentManagerBulk(ProgramCase):
         self.cycle.prepare_payment()
         action = self.cycle.prepare_payment()
 
-        self.assertEqual(action["params"]["type"], "warning")
-        self.assertEqual(len(self.cycle.payment_ids), 1200)
+        self.assertEqual(action["params"]["type"], "danger")
+        self.assertEqual(len(self.cycle_payments()), 1200)
         self.assertEqual(len(self.cycle.payment_batch_ids), 4)
 
     def test_failed_payment_is_reissued_and_old_one_kept(self):
@@ -63,7 +63,7 @@ class TestDefaultPaymentManagerBulk(ProgramCase):
         self.assertEqual(batches.tag_id, self.tag_rest)
         self.assertEqual(entitlement.payment_ids, failed | payments)
         self.assertEqual(failed.status, "failed")
-        self.assertEqual(len(self.cycle.payment_ids), 1201)
+        self.assertEqual(len(self.cycle_payments()), 1201)
 
     def test_only_approved_entitlements_are_paid(self):
         draft = self.entitlements[:3]
@@ -71,7 +71,7 @@ class TestDefaultPaymentManagerBulk(ProgramCase):
 
         self.cycle.prepare_payment()
 
-        self.assertEqual(len(self.cycle.payment_ids), 1197)
+        self.assertEqual(len(self.cycle_payments()), 1197)
         self.assertFalse(draft.payment_ids)
 
     def test_without_create_batch_payments_have_no_batch(self):
@@ -85,14 +85,11 @@ class TestDefaultPaymentManagerBulk(ProgramCase):
         self.assertFalse(batches)
         self.assertFalse(payments.batch_id)
 
-    def test_send_payments_returns_notification(self):
+    def test_send_payments_has_no_channel_and_warns_on_nothing(self):
         self.cycle.prepare_payment()
 
-        action = self.cycle.send_payment()
-
-        self.assertEqual(action["type"], "ir.actions.client")
-        self.assertEqual(action["tag"], "display_notification")
-        self.assertIn("1200", action["params"]["message"])
+        # As upstream: the default manager sends nothing and returns nothing.
+        self.assertIsNone(self.cycle.send_payment())
         empty = self.manager.send_payments(self.env["g2p.payment.batch"])
         self.assertEqual(empty["params"]["type"], "warning")
 
@@ -106,8 +103,8 @@ class TestDefaultPaymentManager(ProgramCase):
 
         with_bank = self.registrants[0]
         without_bank = self.registrants[1]
-        pay_with = self.cycle.payment_ids.filtered(lambda p: p.partner_id == with_bank)
-        pay_without = self.cycle.payment_ids.filtered(
+        pay_with = self.cycle_payments().filtered(lambda p: p.partner_id == with_bank)
+        pay_without = self.cycle_payments().filtered(
             lambda p: p.partner_id == without_bank
         )
         self.assertEqual(pay_with.account_number, "ACC00000")
@@ -127,8 +124,8 @@ class TestDefaultPaymentManager(ProgramCase):
 
         payments, batches = self.manager._prepare_payments(self.cycle, entitlement)
 
-        self.assertFalse(payments)
-        self.assertFalse(batches)
+        self.assertIsNone(payments)
+        self.assertIsNone(batches)
 
     def test_last_tag_with_domain_is_rejected_on_save(self):
         with self.assertRaisesRegex(ValidationError, "Wrong manager.*High amounts"):
@@ -141,14 +138,23 @@ class TestDefaultPaymentManager(ProgramCase):
                 }
             )
 
-    def test_last_tag_with_domain_raises_clear_error_on_prepare(self):
-        # The tag is edited after the manager was saved.
-        self.tag_rest.domain = "[('transfer_fee', '>', 0)]"
+    def test_entitlements_matched_by_no_tag_are_not_paid(self):
+        # As upstream: the tag is edited after the manager was saved, and the
+        # entitlements it no longer matches get no payment (the payment
+        # addons refuse such a configuration before preparing).
+        self.tag_rest.domain = "[('transfer_fee', '>', 5)]"
 
-        with self.assertRaisesRegex(UserError, "Test manager.*Everything else"):
-            self.cycle.prepare_payment()
-        self.assertFalse(
-            self.env["g2p.payment"].search([("cycle_id", "=", self.cycle.id)])
+        self.cycle.prepare_payment()
+
+        paid = self.cycle_payments().entitlement_id
+        self.assertEqual(len(paid), self.HIGH_COUNT)
+        self.assertEqual(set(paid.mapped("initial_amount")), {200.0})
+
+    def test_manager_without_tags_pays_nobody(self):
+        self.manager.write({"create_batch": False, "batch_tag_ids": [Command.clear()]})
+
+        self.assertEqual(
+            self.manager._prepare_payments(self.cycle, self.entitlements), (None, None)
         )
 
     def test_invalid_tag_domain_is_rejected(self):
@@ -176,11 +182,23 @@ class TestDefaultPaymentManager(ProgramCase):
         self.assertEqual(batch.stats_failed_transactions, 2)
         self.assertEqual(batch.stats_failed_amount, 200.0)
 
-    def test_prepare_without_payment_manager_explains_fix(self):
+    def test_prepare_without_payment_manager_says_so(self):
         self.program.payment_managers = [Command.clear()]
 
-        with self.assertRaisesRegex(UserError, "Test Program.*payment manager"):
+        with self.assertRaisesRegex(UserError, "No Payment Manager"):
             self.cycle.prepare_payment()
+
+    def test_program_starts_with_one_default_payment_manager(self):
+        program = self.env["g2p.program"].create({"name": "Fresh program"})
+
+        manager = program.get_manager(program.MANAGER_PAYMENT)
+        self.assertEqual(manager._name, "g2p.program.payment.manager.default")
+        with self.assertRaisesRegex(UserError, "Fresh program.*only one"):
+            program.payment_managers = [
+                Command.create(
+                    {"program_id": program.id, "manager_ref_id": self.manager}
+                )
+            ]
 
     def test_selection_lists_default_manager(self):
         selection = self.env["g2p.program.payment.manager"]._selection_manager_ref_id()
