@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -347,27 +348,47 @@ def _registrants(call, count):
 
 
 def _program(call, name, currency_id):
-    return call("g2p.program", "create", {"name": name, "currency_id": currency_id})
+    """A program paying in currency_id, on either base.
+
+    The real OpenG2P base takes a program's currency from its disbursement
+    journal; the stand-in carries it on the program.
+    """
+    fields = call("g2p.program", "fields_get", [], attributes=["type"])
+    if "journal_id" not in fields:
+        return call("g2p.program", "create", {"name": name, "currency_id": currency_id})
+    code = "D%s" % (call("account.journal", "search_count", []) + 1)
+    journal_id = call(
+        "account.journal",
+        "create",
+        {
+            "name": f"{name} disbursements",
+            "code": code[:5],
+            "type": "bank",
+            "beneficiary_disb": True,
+            "currency_id": currency_id,
+        },
+    )
+    return call("g2p.program", "create", {"name": name, "journal_id": journal_id})
 
 
 def _attach_manager(call, program_id, model, manager_id):
-    call(
-        "g2p.program",
-        "write",
-        [program_id],
-        {
-            "payment_managers": [
-                (
-                    0,
-                    0,
-                    {
-                        "program_id": program_id,
-                        "manager_ref_id": f"{model},{manager_id}",
-                    },
-                )
-            ]
-        },
-    )
+    """Make manager_id the program's payment manager.
+
+    Both bases give a program one default payment manager and allow no
+    second: point that row at ours.
+    """
+    ref = f"{model},{manager_id}"
+    [row] = call("g2p.program", "read", [program_id], ["payment_managers"])
+    if row["payment_managers"]:
+        call(
+            "g2p.program.payment.manager",
+            "write",
+            row["payment_managers"][:1],
+            {"manager_ref_id": ref},
+        )
+        return
+    vals = {"program_id": program_id, "manager_ref_id": ref}
+    call("g2p.program", "write", [program_id], {"payment_managers": [(0, 0, vals)]})
 
 
 def _file_manager(call, program_id):
@@ -473,8 +494,24 @@ def _mpesa_manager(call, program_id, simulator_url):
 
 
 def _cycle(call, program_id, name, partner_ids):
-    cycle_id = call("g2p.cycle", "create", {"name": name, "program_id": program_id})
-    ent_ids = call(
+    """An approved cycle of this month with approved entitlements.
+
+    Approved directly: the real base approves through cycle and entitlement
+    managers (and funds) that a payments demo does not need.
+    """
+    today = date.today()
+    cycle_id = call(
+        "g2p.cycle",
+        "create",
+        {
+            "name": name,
+            "program_id": program_id,
+            "start_date": today.replace(day=1).isoformat(),
+            "end_date": today.isoformat(),
+            "state": "approved",
+        },
+    )
+    call(
         "g2p.entitlement",
         "create",
         [
@@ -483,13 +520,11 @@ def _cycle(call, program_id, name, partner_ids):
                 "cycle_id": cycle_id,
                 "initial_amount": AMOUNT,
                 "transfer_fee": TRANSFER_FEE,
+                "state": "approved",
             }
             for pid in partner_ids
         ],
     )
-    call("g2p.entitlement", "approve_entitlement", ent_ids)
-    call("g2p.cycle", "to_approve", [cycle_id])
-    call("g2p.cycle", "approve", [cycle_id])
     return cycle_id
 
 

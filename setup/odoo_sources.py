@@ -3,8 +3,8 @@
 
 Standard library only: it runs before the virtualenv exists.
 
-    python3 setup/odoo_sources.py odoo [SPEC]      -> prints the Odoo 17 tree
-    python3 setup/odoo_sources.py openg2p SPEC     -> prints the addons dirs (comma-separated)
+    python3 setup/odoo_sources.py odoo [SPEC] -> prints the Odoo 17 tree
+    python3 setup/odoo_sources.py openg2p SPEC -> prints the addons dirs (comma-separated)
 
 SPEC is a directory, a ``.tar.xz`` / ``.tar.gz`` / ``.tgz`` / ``.zip`` archive,
 or an ``http(s)://`` URL of such an archive.  Archives are unpacked once into
@@ -21,7 +21,6 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import sys
 import tarfile
 import tempfile
@@ -90,7 +89,10 @@ def download(url, dest_dir):
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     try:
-        with urllib.request.urlopen(url, timeout=NETWORK_TIMEOUT) as resp, open(part, "wb") as out:
+        with (
+            urllib.request.urlopen(url, timeout=NETWORK_TIMEOUT) as resp,
+            open(part, "wb") as out,
+        ):
             total = int(resp.headers.get("Content-Length") or 0)
             # Said only once connected: offline, the caller's one line is all.
             print(f"fetching {url}", file=sys.stderr, flush=True)
@@ -99,7 +101,7 @@ def download(url, dest_dir):
                 out.write(block)
                 done += len(block)
                 last = _progress(done, total, last)
-    except (urllib.error.URLError, socket.timeout, OSError) as exc:
+    except (TimeoutError, urllib.error.URLError, OSError) as exc:
         part.unlink(missing_ok=True)
         reason = getattr(exc, "reason", exc)
         raise NotAvailable(f"could not download {url} ({reason})") from exc
@@ -112,7 +114,10 @@ def _extract(archive, target):
         with zipfile.ZipFile(archive) as zf:
             for member in zf.namelist():
                 resolved = (target / member).resolve()
-                if target.resolve() not in resolved.parents and resolved != target.resolve():
+                if (
+                    target.resolve() not in resolved.parents
+                    and resolved != target.resolve()
+                ):
                     raise SourceError(f"{archive}: unsafe path in archive: {member}")
             zf.extractall(target)
         return
@@ -122,7 +127,9 @@ def _extract(archive, target):
         else:  # Python < 3.11.4: refuse absolute and parent paths ourselves
             for member in tf.getmembers():
                 if member.name.startswith("/") or ".." in Path(member.name).parts:
-                    raise SourceError(f"{archive}: unsafe path in archive: {member.name}")
+                    raise SourceError(
+                        f"{archive}: unsafe path in archive: {member.name}"
+                    )
             tf.extractall(target)  # noqa: S202 (members checked above)
 
 
@@ -163,7 +170,9 @@ def materialise(spec):
     if path.is_file() and is_archive(path):
         return unpack(path, cache_dir())
     if path.exists():
-        raise SourceError(f"{spec} is neither a directory nor a {'/'.join(ARCHIVE_SUFFIXES)} archive")
+        raise SourceError(
+            f"{spec} is neither a directory nor a {'/'.join(ARCHIVE_SUFFIXES)} archive"
+        )
     raise SourceError(f"{spec} does not exist")
 
 
@@ -173,7 +182,9 @@ def _walk_dirs(root, depth):
     if depth == 0:
         return
     try:
-        children = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        children = sorted(
+            p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+        )
     except OSError:
         return
     for child in children:
@@ -204,7 +215,9 @@ def resolve_odoo(spec=None):
         raise NotAvailable(f"no Odoo 17 found and {exc}") from exc
     tree = find_odoo_tree(root)
     if tree is None:
-        raise SourceError(f"{origin} holds no Odoo source tree (no odoo-bin with odoo/release.py)")
+        raise SourceError(
+            f"{origin} holds no Odoo source tree (no odoo-bin with odoo/release.py)"
+        )
     major = odoo_major(tree)
     if major != 17:
         raise SourceError(f"{origin} is Odoo {major}, not 17")
@@ -223,13 +236,19 @@ def find_addons_dirs(root):
     return [d for d in found if not (d / "__manifest__.py").is_file()]
 
 
-def resolve_openg2p(spec, required=("g2p_programs", "g2p_registry_base", "g2p_program_documents")):
+def resolve_openg2p(
+    spec, required=("g2p_programs", "g2p_registry_base", "g2p_program_documents")
+):
     root = materialise(spec)
     dirs = find_addons_dirs(root)
-    present = {p.name for d in dirs for p in d.iterdir() if (p / "__manifest__.py").is_file()}
+    present = {
+        p.name for d in dirs for p in d.iterdir() if (p / "__manifest__.py").is_file()
+    }
     missing = [m for m in required if m not in present]
     if missing:
-        raise SourceError(f"OPENG2P_SRC={spec} lacks the OpenG2P base modules {', '.join(missing)}")
+        raise SourceError(
+            f"OPENG2P_SRC={spec} lacks the OpenG2P base modules {', '.join(missing)}"
+        )
     return dirs
 
 

@@ -179,7 +179,8 @@ def run_odoo_tests(args, odoo_cmd, target, db, log_path, data_dir):
         f"--data-dir={data_dir}",
         "--log-level=info",
     ]
-    print(f"Odoo tier ({args.base} base): installing {','.join(args.modules)} into {db} "
+    print(f"Odoo tier ({args.base} base): installing {','.join(args.modules)} "
+          f"into {db} "
           f"(log: {log_path})", flush=True)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     start = time.monotonic()
