@@ -3,8 +3,8 @@
 
 Standard library only: it runs before the virtualenv exists.
 
-    python3 setup/odoo_sources.py odoo [SPEC] -> prints the Odoo 17 tree
-    python3 setup/odoo_sources.py openg2p SPEC -> prints the addons dirs (comma-separated)
+    python3 setup/odoo_sources.py odoo [SPEC] -> the Odoo 17 tree
+    python3 setup/odoo_sources.py openg2p SPEC -> the addons dirs, comma-separated
 
 SPEC is a directory, a ``.tar.xz`` / ``.tar.gz`` / ``.tgz`` / ``.zip`` archive,
 or an ``http(s)://`` URL of such an archive.  Archives are unpacked once into
