@@ -10,6 +10,9 @@ stops everything; the next start reuses the database.
 Settings (environment, all optional)::
 
     ODOO_SRC              Odoo 17 source tree (else an importable odoo 17)
+    DEMO_BASE             standin (default) or openg2p: the real OpenG2P base,
+                          whose addons dirs OPENG2P_ADDONS lists (setup/demo.sh
+                          sets it from OPENG2P_SRC); database g2p_demo_openg2p
     DEMO_ODOO_PORT        8069        DEMO_SIMULATOR_PORT   6700
     DEMO_DB               g2p_demo    DEMO_WORK_DIR         .work/demo
     DEMO_PG_PORT          55469       (port number of the private cluster's socket)
@@ -66,14 +69,19 @@ def step(title, timings):
 def settings():
     env = os.environ
     work = Path(env.get("DEMO_WORK_DIR") or REPO / ".work" / "demo").resolve()
+    base = env.get("DEMO_BASE") or "standin"
     return argparse.Namespace(
         odoo_port=int(env.get("DEMO_ODOO_PORT") or 8069),
         sim_port=int(env.get("DEMO_SIMULATOR_PORT") or 6700),
-        db=env.get("DEMO_DB") or "g2p_demo",
+        # One database per base: switching bases never reuses the other's.
+        db=env.get("DEMO_DB")
+        or ("g2p_demo" if base == "standin" else f"g2p_demo_{base}"),
         work=work,
         pg_port=int(env.get("DEMO_PG_PORT") or 55469),
         interface=env.get("DEMO_HTTP_INTERFACE") or "127.0.0.1",
         odoo_src=env.get("ODOO_SRC") or None,
+        base=base,
+        openg2p_addons=[p for p in (env.get("OPENG2P_ADDONS") or "").split(",") if p],
     )
 
 
@@ -93,6 +101,10 @@ def port_taken(port, interface):
 
 
 def preflight(cfg):
+    if cfg.base not in odoo_tier.BASES:
+        raise DemoError(
+            f"DEMO_BASE={cfg.base}: use one of {', '.join(odoo_tier.BASES)}"
+        )
     try:
         odoo_cmd, odoo_src = odoo_tier.find_odoo(
             cfg.odoo_src, os.environ.get("G2P_ODOO_PYTHON") or None
@@ -100,8 +112,8 @@ def preflight(cfg):
     except (odoo_tier.Skip, getattr(odoo_tier, "BadOdooSrc", odoo_tier.Skip)) as why:
         detail = "" if str(why) == "no Odoo 17 found" else f" ({why})"
         raise DemoError(
-            f"no Odoo 17 found{detail}: set ODOO_SRC=/path/to/odoo-17 "
-            "(a checkout of Odoo's 17.0 branch)"
+            f"no Odoo 17 found{detail}: set ODOO_SRC to an Odoo 17 source tree, "
+            "archive or URL"
         ) from None
     try:
         import psycopg2  # noqa: F401, PLC0415
@@ -125,6 +137,11 @@ def preflight(cfg):
                 f"port {port} is taken (wanted for {name}): stop what uses it, "
                 f"or choose another with {var}=..."
             )
+    if cfg.base == "openg2p" and not cfg.openg2p_addons:
+        raise DemoError(
+            "DEMO_BASE=openg2p needs the real OpenG2P base: set OPENG2P_SRC to its "
+            "addons folder or archive (bash setup/demo.sh finds the addons in it)"
+        )
     return odoo_cmd, odoo_src
 
 
@@ -337,6 +354,8 @@ def wait_http(url, proc, timeout, what):
 def odoo_base_args(cfg, target, addons_path):
     return [
         f"--addons-path={','.join(addons_path)}",
+        # queue_job's runner on the real base: it prepares big cycles as jobs.
+        f"--load={odoo_tier.SERVER_WIDE[cfg.base]}",
         *target.odoo_args(),
         "-d",
         cfg.db,
@@ -464,7 +483,9 @@ def main(argv=None):
     try:
         odoo_cmd, odoo_src = preflight(cfg)
         cfg.work.mkdir(parents=True, exist_ok=True)
-        addons_path = odoo_tier.default_addons_path(odoo_src)
+        addons_path = odoo_tier.default_addons_path(
+            odoo_src, cfg.base, cfg.openg2p_addons
+        )
 
         import pg  # noqa: PLC0415
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The demo in one command:   ODOO_SRC=/path/to/odoo-17 bash setup/demo.sh
+# On the real OpenG2P base: DEMO_BASE=openg2p OPENG2P_SRC=/path/to/openg2p bash setup/demo.sh
 #
 # Prepares the same environment as setup/test.sh (Debian packages when run as
 # root, the .venv virtualenv with Odoo's and the project's requirements and the
@@ -26,6 +27,8 @@ G2P_SCRIPT=setup/demo.sh
 source "$repo/setup/env.sh" || exit 2
 
 find_odoo
+find_openg2p
+export OPENG2P_ADDONS
 system_packages || { echo "demo: installing Debian packages failed (see $WORK/apt.log)"; exit 1; }
 if [ -n "${ODOO_SRC:-}" ] && [ -f "$ODOO_SRC/odoo-bin" ]; then
     if [ ! -f "$VENV/.g2p-odoo.sha256" ]; then
@@ -33,11 +36,13 @@ if [ -n "${ODOO_SRC:-}" ] && [ -f "$ODOO_SRC/odoo-bin" ]; then
     fi
     python_env || { echo "demo: creating $VENV failed (see $WORK/pip.log)"; exit 1; }
     odoo_env || { echo "demo: installing Odoo's requirements failed (see $WORK/pip-odoo.log)"; exit 1; }
+    openg2p_env || { echo "demo: installing the OpenG2P base's requirements failed (see $WORK/pip-openg2p.log)"; exit 1; }
     export ODOO_SRC
     exec "$VPY" "$repo/setup/demo.py" "$@"
 elif [ -n "$ODOO_PY" ]; then
     export G2P_ODOO_PYTHON="$ODOO_PY"
     exec "$ODOO_PY" "$repo/setup/demo.py" "$@"
 fi
-# No Odoo 17 (or a wrong ODOO_SRC): demo.py says so in one line.
-exec "$PY" "$repo/setup/demo.py" "$@"
+# No Odoo 17: one line saying so.
+echo "demo: ${ODOO_HINT:-no Odoo 17 found (set ODOO_SRC to an Odoo 17 tree, archive or URL)}"
+exit 2
