@@ -59,16 +59,20 @@ class G2PPaymentFileConfig(models.Model):
             )
         )
 
+    def _check_template_present(self):
+        for config in self:
+            if not (config.body_string or "").strip():
+                raise UserError(
+                    _(
+                        "Payment file config %(config)s has an empty template: "
+                        "write the voucher body in its Template page.",
+                        config=config.name,
+                    )
+                )
+
     def _render_texts(self, records):
         self.ensure_one()
-        if not (self.body_string or "").strip():
-            raise UserError(
-                _(
-                    "Payment file config %(config)s has an empty template: write the "
-                    "voucher body in its Template page.",
-                    config=self.name,
-                )
-            )
+        self._check_template_present()
         try:
             return render_qweb(self.env, self.body_string, records)
         except TemplateError as exc:
@@ -96,6 +100,34 @@ class G2PPaymentFileConfig(models.Model):
         return {rec.id: data for rec, data in zip(records, pdfs, strict=True)}
 
     @api.model
+    def _entries_to_files(self, entries):
+        """Bytes per (file config, record, rendered text) entry, in order; all
+        PDFs go through ONE wkhtmltopdf process."""
+        datas = [None] * len(entries)
+        pdf_indexes = []
+        for index, (file_config, _record, text) in enumerate(entries):
+            if file_config.type == "csv":
+                datas[index] = file_config._csv_bytes(text)
+            else:
+                pdf_indexes.append(index)
+        if pdf_indexes:
+            try:
+                pdfs = voucher_pdf.htmls_to_pdfs([entries[i][2] for i in pdf_indexes])
+            except VoucherError as exc:
+                names = ", ".join(sorted({entries[i][0].name for i in pdf_indexes}))
+                raise UserError(
+                    _(
+                        "The voucher PDFs (payment file configs %(configs)s) could "
+                        "not be produced: %(error)s",
+                        configs=names,
+                        error=exc,
+                    )
+                ) from exc
+            for index, data in zip(pdf_indexes, pdfs, strict=True):
+                datas[index] = data
+        return datas
+
+    @api.model
     def _csv_bytes(self, text):
         # QWeb escapes text for HTML; a CSV wants the characters themselves.
         return html.unescape(text).encode("utf-8")
@@ -107,10 +139,15 @@ class G2PPaymentFileConfig(models.Model):
     def _render_and_store_records(self, records, document_store):
         """Render and store one file per record: {record id: storage.file}."""
         self.ensure_one()
+        records.check_access_rights("write")
+        records.check_access_rule("write")
         datas = self._render_files(records)
         files = {}
+        # sudo: storage files need document-write rights on the real base;
+        # the caller may write the records the files are rendered for.
+        sudo_store = document_store.sudo()
         for record in records:
-            files[record.id] = document_store.add_file(
+            files[record.id] = sudo_store.add_file(
                 datas[record.id],
                 name=self._file_name(record),
                 extension="." + self.type,

@@ -1,11 +1,12 @@
 import logging
 
+from psycopg2 import OperationalError
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 
 from .. import const
-from ..vouchers import pdf as voucher_pdf
-from ..vouchers.errors import VoucherError
 
 _logger = logging.getLogger(__name__)
 
@@ -104,7 +105,70 @@ class G2PFilesPaymentManager(models.Model):
             manager._create_key_set()
         return True
 
-    # Preparing payments -------------------------------------------------------
+    @api.onchange("create_batch")
+    def on_change_create_batch_keep_catch_all(self):
+        # Named to sort after the bases' own create_batch onchanges (onchange
+        # methods run in name order): unticking create_batch clears the tags
+        # on the real base, but both bases pay only tag-matched entitlements.
+        for manager in self:
+            if not manager.batch_tag_ids:
+                manager.batch_tag_ids = [
+                    fields.Command.create(
+                        {"name": _("All entitlements"), "order": 1, "domain": "[]"}
+                    )
+                ]
+
+    # Checks run when Prepare Payments is clicked ------------------------------
+
+    @api.model
+    def _is_catch_all_tag(self, tag):
+        return "".join((tag.domain or "").split()) == "[]"
+
+    def _check_batch_tags_pay_everyone(self):
+        """Both bases pay only the entitlements a batch tag matches, even with
+        create_batch off: without a last catch-all tag nobody, or only some
+        entitlements, would get a payment, without any error."""
+        for manager in self:
+            tags = manager.batch_tag_ids.sorted(lambda t: (t.order, t.id))
+            if not tags:
+                raise UserError(
+                    _(
+                        "File Payment Manager %(name)s has no batch tags, so no "
+                        "entitlement would be paid. Add a batch tag with the "
+                        "domain [] (it matches every entitlement) to its Batch "
+                        "Tags, then prepare the payments again.",
+                        name=manager.name,
+                    )
+                )
+            if not self._is_catch_all_tag(tags[-1]):
+                raise UserError(
+                    _(
+                        "File Payment Manager %(name)s: its last batch tag "
+                        "%(tag)s has the domain %(domain)s, so the entitlements it "
+                        "does not match would never be paid. Set that domain to [] "
+                        "or add a batch tag with the domain [] and a higher order, "
+                        "then prepare the payments again.",
+                        name=manager.name,
+                        tag=tags[-1].name,
+                        domain=tags[-1].domain,
+                    )
+                )
+
+    def _get_configured_file_configs(self):
+        self.ensure_one()
+        if self.create_batch:
+            return self.batch_tag_ids.file_config_ids
+        return self.payment_file_config_ids
+
+    def _check_can_prepare_files(self):
+        """Cheap checks that need no rendering: store, templates, key, tags."""
+        self.ensure_one()
+        self._check_batch_tags_pay_everyone()
+        file_configs = self._get_configured_file_configs()
+        if file_configs:
+            self._get_file_document_store()
+            file_configs._check_template_present()
+            self._get_signing_key(file_configs)
 
     def _get_file_document_store(self):
         self.ensure_one()
@@ -120,6 +184,102 @@ class G2PFilesPaymentManager(models.Model):
                 )
             )
         return store
+
+    def _get_signing_key(self, file_configs):
+        """The active key set if a code of ``file_configs`` is signed, else None."""
+        needs_signature = any(
+            qr.data_type in const.SIGNED_DATA_TYPES
+            for qr in file_configs.qrcode_config_ids
+        )
+        if not needs_signature:
+            return None
+        key_set = self.active_key_set_id
+        if not key_set:
+            raise UserError(
+                _(
+                    "File Payment Manager %(name)s has no active signing key for its "
+                    "JWT/CWT codes: use Rotate Key to create one.",
+                    name=self.name,
+                )
+            )
+        return key_set
+
+    # Preparing payments -------------------------------------------------------
+
+    def prepare_payments(self, cycle, entitlements=None):
+        # From 200 entitlements the real base prepares in a queue job, where an
+        # error reaches nobody: check what can be checked on the click.
+        self._check_can_prepare_files()
+        return super().prepare_payments(cycle, entitlements=entitlements)
+
+    def _prepare_payments(self, cycle, entitlements):
+        # queue_job runs a job's method with ``job_uuid`` in the context.
+        if not self.env.context.get("job_uuid"):
+            return self._prepare_payments_and_files(cycle, entitlements)
+        try:
+            return self._prepare_payments_and_files(cycle, entitlements)
+        except Exception as exc:
+            if not self._is_retried_job_error(exc):
+                self._release_cycle_after_failed_job(cycle, exc)
+            raise
+
+    @api.model
+    def _is_retried_job_error(self, error):
+        """queue_job runs the job again after these: the cycle stays locked."""
+        if isinstance(error, OperationalError):
+            return error.pgcode in PG_CONCURRENCY_ERRORS_TO_RETRY
+        return type(error).__name__ == "RetryableJobError"
+
+    def _prepare_payments_and_files(self, cycle, entitlements):
+        self._check_can_prepare_files()
+        # All or nothing: a template, payload or PDF error must not leave
+        # payments without vouchers or code rows behind (files reach the
+        # filesystem store only at the very end, once everything rendered).
+        with self.env.cr.savepoint():
+            payments, batches = super()._prepare_payments(cycle, entitlements)
+            self._render_payment_files(
+                payments or self.env["g2p.payment"],
+                batches or self.env["g2p.payment.batch"],
+            )
+        # What super returned: (None, None) or (payments, None) on the real base.
+        return payments, batches
+
+    def _release_cycle_after_failed_job(self, cycle, error):
+        """Unlock the cycle of a failed prepare job and say why in its chatter.
+
+        The job runner rolls the job's transaction back after the exception, so
+        anything written with ``self.env.cr`` would be lost with it, while the
+        lock was committed when the job was queued. A cursor of its own commits
+        the unlock and the message independently. It cannot wait on this
+        transaction: the savepoint rollback above released the rows it touched.
+        """
+        _logger.warning(
+            "File Payment Manager %s: prepare job for cycle %s failed: %s",
+            self.id,
+            cycle.id,
+            error,
+        )
+        message = _(
+            "Preparing the payments of this cycle with File Payment Manager "
+            "%(name)s failed, so no payment or voucher file was kept: %(error)s "
+            "Fix the cause (voucher templates, signing key or document store of "
+            "the manager) and click Prepare Payments again.",
+            name=self.name,
+            error=str(error) or error.__class__.__name__,
+        )
+        try:
+            with self.env.registry.cursor() as cr:
+                # Never hang the job worker on a lock held elsewhere.
+                cr.execute("SET LOCAL lock_timeout = '10s'")
+                env = api.Environment(cr, self.env.uid, self.env.context)
+                job_cycle = cycle.with_env(env).sudo()
+                job_cycle.write({"locked": False, "locked_reason": False})
+                job_cycle.message_post(body=message, subtype_xmlid="mail.mt_note")
+                env.flush_all()
+        except Exception:
+            # The job's own error matters more: it is re-raised by the caller.
+            _logger.exception("Could not unlock cycle %s after a failed job", cycle.id)
+        cycle.invalidate_recordset(["locked", "locked_reason"])
 
     def _get_render_jobs(self, payments, batches):
         """(file configs, records, field linking a code row to a record) to render."""
@@ -138,26 +298,6 @@ class G2PFilesPaymentManager(models.Model):
             jobs.append((self.payment_file_config_ids, payments, "payment_id"))
         return jobs
 
-    def _get_signer(self, jobs):
-        """The Signer of the active key, parsed once per run (None if unneeded)."""
-        needs_signature = any(
-            qr.data_type in const.SIGNED_DATA_TYPES
-            for file_configs, _records, _field in jobs
-            for qr in file_configs.qrcode_config_ids
-        )
-        if not needs_signature:
-            return None
-        key_set = self.active_key_set_id
-        if not key_set:
-            raise UserError(
-                _(
-                    "File Payment Manager %(name)s has no active signing key for its "
-                    "JWT/CWT codes: use Rotate Key to create one.",
-                    name=self.name,
-                )
-            )
-        return key_set._get_signer()
-
     def _render_payment_files(self, payments, batches):
         """Render the codes and voucher files of one prepare run and link them."""
         self.ensure_one()
@@ -165,7 +305,13 @@ class G2PFilesPaymentManager(models.Model):
         if not jobs:
             return
         store = self._get_file_document_store()
-        signer = self._get_signer(jobs)
+        for _file_configs, records, _res_field in jobs:
+            records.check_access_rights("write")
+            records.check_access_rule("write")
+        key_set = self._get_signing_key(
+            self.env["g2p.payment.file.config"].union(*(job[0] for job in jobs))
+        )
+        signer = key_set._get_signer() if key_set else None
         now = fields.Datetime.now()
         # 1. Codes first: the voucher templates embed them.
         for file_configs, records, res_field in jobs:
@@ -188,51 +334,23 @@ class G2PFilesPaymentManager(models.Model):
             for file_config in file_configs:
                 texts = file_config._render_texts(records)
                 entries.extend((file_config, rec, texts[rec.id]) for rec in records)
-        datas = self._entries_to_files(entries)
-        # 3. Store and link.
+        datas = self.env["g2p.payment.file.config"]._entries_to_files(entries)
+        # 3. Store and link. sudo: creating storage files needs document-write
+        #    rights on the real base (g2p admins lack them); the write access
+        #    to the payments and batches the files belong to was checked above.
+        sudo_store = store.sudo()
         for (file_config, record, _text), data in zip(entries, datas, strict=True):
-            stored = store.add_file(
+            stored = sudo_store.add_file(
                 data,
                 name=file_config._file_name(record),
                 extension="." + file_config.type,
             )
             record.payment_file_ids = [fields.Command.link(stored.id)]
 
-    def _entries_to_files(self, entries):
-        datas = [None] * len(entries)
-        pdf_indexes = []
-        for index, (file_config, _record, text) in enumerate(entries):
-            if file_config.type == "csv":
-                datas[index] = file_config._csv_bytes(text)
-            else:
-                pdf_indexes.append(index)
-        if pdf_indexes:
-            try:
-                pdfs = voucher_pdf.htmls_to_pdfs([entries[i][2] for i in pdf_indexes])
-            except VoucherError as exc:
-                names = ", ".join(sorted({entries[i][0].name for i in pdf_indexes}))
-                raise UserError(
-                    _(
-                        "The voucher PDFs (payment file configs %(configs)s) could "
-                        "not be produced: %(error)s",
-                        configs=names,
-                        error=exc,
-                    )
-                ) from exc
-            for index, data in zip(pdf_indexes, pdfs, strict=True):
-                datas[index] = data
-        return datas
+    # Sending ------------------------------------------------------------------
 
-    def _prepare_payments(self, cycle, entitlements):
-        # All or nothing: a template, payload or PDF error must not leave
-        # payments without vouchers, orphan files or code rows behind.
-        with self.env.cr.savepoint():
-            payments, batches = super()._prepare_payments(cycle, entitlements)
-            self._render_payment_files(payments, batches)
-        return payments, batches
-
-    def _send_payments(self, batches):
-        raise UserError(
+    def _no_send_error(self):
+        return UserError(
             _(
                 "File Payment Manager %(name)s does not send payments: its vouchers "
                 "are handed over out of band. Download the files from the Files page "
@@ -241,3 +359,12 @@ class G2PFilesPaymentManager(models.Model):
                 name=", ".join(self.mapped("name")),
             )
         )
+
+    def send_payments(self, batches):
+        # Raised here, not only in _send_payments: from 50 batches the real base
+        # locks the cycle and runs _send_payments in a queue job, which would
+        # fail where nobody sees it and leave the cycle locked.
+        raise self._no_send_error()
+
+    def _send_payments(self, batches):
+        raise self._no_send_error()

@@ -1,8 +1,10 @@
 from . import (
     test_access,
+    test_batch_tag_checks,
     test_crypto_key_set,
     test_jwks_endpoint,
     test_payload_errors,
+    test_prepare_large_cycle,
     test_prepare_payments,
     test_views,
     test_voucher_files,

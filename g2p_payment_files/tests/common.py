@@ -1,4 +1,4 @@
-from odoo import Command
+from odoo import Command, fields
 from odoo.tests import TransactionCase
 
 VOUCHER_TEMPLATE = """<!DOCTYPE html>
@@ -49,20 +49,8 @@ class FilePaymentCase(TransactionCase):
                 for i in range(cls.ENTITLEMENT_COUNT)
             ]
         )
-        cls.cycle = cls.env["g2p.cycle"].create(
-            {"name": "Cycle 1", "program_id": cls.program.id, "state": "approved"}
-        )
-        cls.entitlements = cls.env["g2p.entitlement"].create(
-            [
-                {
-                    "partner_id": partner.id,
-                    "cycle_id": cls.cycle.id,
-                    "initial_amount": 100.0 + i,
-                    "state": "approved",
-                }
-                for i, partner in enumerate(cls.registrants)
-            ]
-        )
+        cls.cycle = cls.create_cycle("Cycle 1")
+        cls.entitlements = cls.create_entitlements(cls.cycle, cls.registrants)
         cls.file_config = cls.env["g2p.payment.file.config"].create(
             {
                 "name": "Voucher",
@@ -104,16 +92,47 @@ class FilePaymentCase(TransactionCase):
                 "program_id": cls.program.id,
                 "create_batch": False,
                 "payment_file_config_ids": [Command.set(cls.file_config.ids)],
+                # Both bases pay only tag-matched entitlements, batched or not.
+                "batch_tag_ids": [
+                    Command.create({"name": "All", "order": 1, "domain": "[]"})
+                ],
             }
         )
-        cls.program.payment_managers = [
-            Command.create(
+        # Both bases give a program one payment manager: repoint its wrapper.
+        cls.program.payment_managers.manager_ref_id = cls.manager
+
+    @classmethod
+    def create_cycle(cls, name):
+        today = fields.Date.today()
+        return cls.env["g2p.cycle"].create(
+            {
+                "name": name,
+                "program_id": cls.program.id,
+                "state": "approved",
+                "start_date": today,
+                "end_date": today,
+            }
+        )
+
+    @classmethod
+    def create_entitlements(cls, cycle, partners):
+        return cls.env["g2p.entitlement"].create(
+            [
                 {
-                    "program_id": cls.program.id,
-                    "manager_ref_id": "%s,%s" % (cls.manager._name, cls.manager.id),
+                    "partner_id": partner.id,
+                    "cycle_id": cycle.id,
+                    "initial_amount": 100.0 + i,
+                    "state": "approved",
                 }
-            )
-        ]
+                for i, partner in enumerate(partners)
+            ]
+        )
+
+    def payments(self, cycle=None):
+        """The cycle's payments by id (no base guarantees their order)."""
+        return self.env["g2p.payment"].search(
+            [("cycle_id", "=", (cycle or self.cycle).id)], order="id"
+        )
 
     def jwks(self):
         return self.env["g2p.crypto.key.set"]._get_published_jwks()

@@ -42,15 +42,28 @@ class TestAccess(FilePaymentCase):
         with self.assertRaises(AccessError):
             self.env["g2p.crypto.key.set"].with_user(self.program_manager).create({})
 
+    def _assert_user_prepares_signed_vouchers(self, user):
+        self.cycle.with_user(user).prepare_payment()
+        payments = self.payments()
+        self.assertEqual(len(payments), self.ENTITLEMENT_COUNT)
+        for payment in payments:
+            self.assertEqual(len(payment.payment_file_ids), 1)
+            self.assertEqual(payment.payment_file_ids.backend_id, self.store)
+            code = payment.qrcode_ids.get_by_name("jwt")
+            self.assertEqual(
+                verify_payload(code.data, self.jwks())["payment"], payment.name
+            )
+        # The user reads the vouchers linked to the payments.
+        files = payments.with_user(user).payment_file_ids
+        self.assertEqual(len(files), self.ENTITLEMENT_COUNT)
+        self.assertTrue(all(name.endswith(".pdf") for name in files.mapped("name")))
+
     def test_program_manager_prepares_signed_vouchers(self):
-        cycle = self.cycle.with_user(self.program_manager)
-        cycle.prepare_payment()
-        payment = self.cycle.payment_ids[:1]
-        self.assertEqual(len(self.cycle.payment_ids), self.ENTITLEMENT_COUNT)
-        code = payment.qrcode_ids.get_by_name("jwt")
-        self.assertEqual(
-            verify_payload(code.data, self.jwks())["payment"], payment.name
-        )
+        self._assert_user_prepares_signed_vouchers(self.program_manager)
+
+    def test_g2p_admin_without_system_rights_prepares_signed_vouchers(self):
+        self.assertFalse(self.g2p_admin.has_group("base.group_system"))
+        self._assert_user_prepares_signed_vouchers(self.g2p_admin)
 
     def test_g2p_admin_rotates_keys_without_reading_private_keys(self):
         manager = self.manager.with_user(self.g2p_admin)

@@ -82,7 +82,7 @@ class TestJwksEndpoint(FilePaymentCase, FastAPITransactionCase):
 
     def test_vouchers_verify_against_served_jwks_until_their_key_is_revoked(self):
         self.cycle.prepare_payment()
-        payment = self.cycle.payment_ids[:1]
+        payment = self.payments()[:1]
         token = payment.qrcode_ids.get_by_name("jwt").data
         old_key = self.manager.active_key_set_id
         self.manager.action_rotate_key()

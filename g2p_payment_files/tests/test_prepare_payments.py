@@ -23,7 +23,7 @@ class TestPreparePayments(FilePaymentCase):
 
     def test_prepare_renders_one_signed_pdf_voucher_per_payment(self):
         self.cycle.prepare_payment()
-        payments = self.cycle.payment_ids
+        payments = self.payments()
         self.assertEqual(len(payments), self.ENTITLEMENT_COUNT)
         jwks = self.jwks()
         kid = self.manager.active_key_set_id.name
@@ -137,6 +137,15 @@ class TestPreparePayments(FilePaymentCase):
         )
 
     def test_send_payments_says_files_are_handed_over_out_of_band(self):
+        self.manager.create_batch = True
+        self.cycle.prepare_payment()
+        self.assertTrue(self.cycle.payment_batch_ids)
+        with self.assertRaisesRegex(UserError, "out of band"):
+            self.cycle.send_payment()
+        # Raised on the click, never queued: the cycle is not left locked.
+        self.assertFalse(self.cycle.locked)
+        with self.assertRaisesRegex(UserError, "out of band"):
+            self.manager.send_payments(self.env["g2p.payment.batch"])
         with self.assertRaisesRegex(UserError, "out of band"):
             self.manager._send_payments(self.env["g2p.payment.batch"])
 
@@ -144,7 +153,7 @@ class TestPreparePayments(FilePaymentCase):
         self.program.supporting_documents_store = False
         with self.assertRaisesRegex(UserError, "File manager.*document store"):
             self.cycle.prepare_payment()
-        self.assertFalse(self.cycle.payment_ids)
+        self.assertFalse(self.payments())
 
     def test_revoked_manager_key_is_a_clear_error_for_signed_codes(self):
         self.manager.active_key_set_id.action_revoke()
@@ -155,7 +164,7 @@ class TestPreparePayments(FilePaymentCase):
         config = self.file_config.qrcode_config_ids.filtered(lambda q: q.name == "jwt")
         config.data_type = "json"
         self.cycle.prepare_payment()
-        payment = self.cycle.payment_ids[0]
+        payment = self.payments()[0]
         data = json.loads(self._codes(payment)["jwt"].data)
         self.assertEqual(data["payment"], payment.name)
         self.assertNotIn("iat", data)

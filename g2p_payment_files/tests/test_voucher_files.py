@@ -26,7 +26,7 @@ class TestVoucherFiles(FilePaymentCase):
         with patch.object(voucher_pdf, "_run", side_effect=real_run) as run:
             self.cycle.prepare_payment()
         self.assertEqual(run.call_count, 1)
-        files = self.cycle.payment_ids.payment_file_ids
+        files = self.payments().payment_file_ids
         self.assertEqual(len(files), self.ENTITLEMENT_COUNT)
         # Each payment got its own single-voucher PDF out of the shared run.
         datas = {base64.b64decode(f.data) for f in files}
@@ -37,7 +37,7 @@ class TestVoucherFiles(FilePaymentCase):
     )
     def test_printed_voucher_qr_code_scans_to_a_verifiable_payload(self):
         self.cycle.prepare_payment()
-        payment = self.cycle.payment_ids[:1]
+        payment = self.payments()[:1]
         pdf_data = base64.b64decode(payment.payment_file_ids.data)
         with tempfile.TemporaryDirectory() as tmp:
             pdf_path = Path(tmp, "voucher.pdf")
@@ -59,7 +59,7 @@ class TestVoucherFiles(FilePaymentCase):
         self.assertEqual(set(codes), {"jwt", "cwt"})
         self.assertLessEqual(set(codes.values()), scanned)
         # The shared wkhtmltopdf run was split right: no other payment's codes.
-        others = self.cycle.payment_ids - payment
+        others = self.payments() - payment
         self.assertFalse(set(others.qrcode_ids.mapped("data")) & scanned)
         claims = verify_payload(codes["jwt"], self.jwks())
         self.assertEqual(claims["payment"], payment.name)

@@ -76,11 +76,7 @@ def _setup_program(rpc, count=2):
             for i in range(count)
         ],
     )
-    cycle = rpc.call(
-        "g2p.cycle",
-        "create",
-        {"name": "E2E cycle", "program_id": program, "state": "approved"},
-    )
+    cycle = rpc.create_cycle(program, "E2E cycle")
     rpc.call(
         "g2p.entitlement",
         "create",
@@ -133,6 +129,8 @@ def _setup_program(rpc, count=2):
             "program_id": program,
             "create_batch": False,
             "payment_file_config_ids": [[6, 0, [file_config]]],
+            # Both bases pay only tag-matched entitlements, batched or not.
+            "batch_tag_ids": [[0, 0, {"name": "All", "order": 1, "domain": "[]"}]],
         },
     )
     rpc.link_payment_manager(program, "g2p.program.payment.manager.file", manager)
@@ -250,3 +248,25 @@ def test_broken_payload_template_is_a_clear_rpc_error_and_leaves_nothing(
     assert "E2E voucher" in info.value.message
     assert rpc.call("g2p.payment", "search_count", [("cycle_id", "=", cycle)]) == 0
     assert rpc.call("g2p.payment.file.qrcode", "search_count", []) == 0
+
+
+def test_manager_without_batch_tags_is_a_clear_rpc_error_not_an_empty_run(
+    odoo_db, odoo_server_factory, rpc_factory, odoo_rpc_error
+):
+    server = odoo_server_factory(odoo_db)
+    rpc = rpc_factory(server, odoo_db)
+    cycle, manager = _setup_program(rpc, count=1)
+    # Both bases pay only tag-matched entitlements: without a tag nobody would
+    # be paid, so the manager refuses on the click.
+    rpc.call(
+        "g2p.program.payment.manager.file",
+        "write",
+        [manager],
+        {"batch_tag_ids": [[5, 0, 0]]},
+    )
+    with pytest.raises(odoo_rpc_error) as info:
+        rpc.call("g2p.cycle", "prepare_payment", [cycle])
+    assert info.value.name == "odoo.exceptions.UserError"
+    assert "E2E file manager" in info.value.message
+    assert "domain []" in info.value.message
+    assert rpc.call("g2p.payment", "search_count", [("cycle_id", "=", cycle)]) == 0
