@@ -343,7 +343,7 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
             )
             missing = _("has no bank account number")
         elif kind == "bank_acc_iban":
-            raw = partner.bank_ids.filtered("iban")[:1].iban
+            raw = self._mpesa_partner_iban(partner)
             missing = _("has no bank account with an IBAN")
         elif kind == "phone":
             raw = partner.phone or partner.mobile
@@ -382,6 +382,34 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
                 )
             ) from None
 
+    @api.model
+    def _mpesa_partner_iban(self, partner):
+        """First IBAN of the partner's bank accounts.
+
+        OpenG2P computes the IBAN from the bank's country and BIC and the
+        account number, and the computation raises on bad bank data: that is
+        a payee error, read one account at a time so that another
+        beneficiary's bad data never blocks this one.
+        """
+        for bank in partner.bank_ids:
+            try:
+                iban = bank.with_prefetch().iban
+            except Exception as exc:  # any error of the IBAN computation
+                raise PayeeError(
+                    _(
+                        "Beneficiary %(partner)s: no IBAN can be formed from bank "
+                        "account %(account)s (%(problem)s). Correct the bank and the "
+                        "account number on the registrant, then prepare the payment "
+                        "again.",
+                        partner=partner.display_name,
+                        account=bank.acc_number or "?",
+                        problem=str(exc) or type(exc).__name__,
+                    )
+                ) from None
+            if iban:
+                return iban
+        return None
+
     def _mpesa_whole_amount(self, payment):
         try:
             return payee.whole_amount(payment.amount_issued)
@@ -394,96 +422,7 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
                 )
             ) from None
 
-    # ------------------------------------------------------------ prepare/send
-    def _prepare_payments(self, cycle, entitlements):
-        payments, batches = super()._prepare_payments(cycle, entitlements)
-        # Only batched payments are sent (as upstream): the batch is what an
-        # officer sends for disbursement.
-        if payments:
-            payments.filtered("batch_id").write({"mpesa_state": const.QUEUED})
-        if batches:
-            vals = {"mpesa_manager_id": self.id}
-            if self.mpesa_auto_disburse:
-                vals.update(mpesa_due=True, mpesa_due_since=fields.Datetime.now())
-            batches.write(vals)
-            if self.mpesa_auto_disburse:
-                self._mpesa_trigger_cron()
-        return payments, batches
-
-    def _mpesa_queue_batches(self, batches):
-        """Mark batches due (sent for disbursement) and queue their payments."""
-        self.ensure_one()
-        batches = batches.filtered(lambda b: not b.batch_has_completed)
-        for batch in batches:
-            if batch.mpesa_manager_id and batch.mpesa_manager_id != self:
-                raise UserError(
-                    _(
-                        "Batch %(batch)s belongs to payment manager %(other)s, not "
-                        "%(manager)s.",
-                        batch=batch.name,
-                        other=batch.mpesa_manager_id.name,
-                        manager=self.name,
-                    )
-                )
-        new = batches.mapped("payment_ids").filtered(
-            lambda p: not p.mpesa_state and p.state == "issued" and p.status != "paid"
-        )
-        new.write({"mpesa_state": const.QUEUED})
-        batches.filtered(lambda b: not b.mpesa_due).write(
-            {
-                "mpesa_manager_id": self.id,
-                "mpesa_due": True,
-                "mpesa_due_since": fields.Datetime.now(),
-            }
-        )
-        return batches
-
-    def _send_payments(self, batches):
-        """Queue the batches for the scheduled job; never sends in the request."""
-        self.ensure_one()
-        if not batches:
-            return self._client_notification(
-                _("No payment batches to process."), kind="warning", sticky=True
-            )
-        self._mpesa_check_config()
-        queued = self._mpesa_queue_batches(batches)
-        if not queued:
-            return self._client_notification(
-                _("All %(count)s batches are already completed.", count=len(batches)),
-                kind="info",
-            )
-        pending = queued.mapped("payment_ids").filtered(
-            lambda p: p.mpesa_state in (const.QUEUED, const.SENDING)
-        )
-        self._mpesa_trigger_cron()
-        self._mpesa_post(
-            _(
-                "%(user)s sent %(batches)s batches (%(payments)s payments) for "
-                "disbursement.",
-                user=self.env.user.name,
-                batches=len(queued),
-                payments=len(pending),
-            )
-        )
-        return self._client_notification(
-            _(
-                "%(batches)s batches with %(payments)s payments are queued for "
-                "disbursement. They are sent in the background; follow the progress "
-                "on the batches.",
-                batches=len(queued),
-                payments=len(pending),
-            ),
-            kind="success",
-            sticky=True,
-        )
-
-    def _mpesa_trigger_cron(self, at=None):
-        cron = self.env.ref(
-            "g2p_payment_simple_mpesa.ir_cron_mpesa_disburse", raise_if_not_found=False
-        )
-        if cron:
-            cron.sudo()._trigger(at=at)
-
+    # -------------------------------------------------- disburse from the UI
     def action_disburse_now(self):
         """Run one bounded disbursement pass for this manager in the request."""
         self.check_access_rights("write")
@@ -516,7 +455,7 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
             if problems
             else ("warning" if counts[const.IN_DOUBT] else "success")
         )
-        return self._client_notification(message, kind=kind, sticky=True)
+        return self._mpesa_notification(message, kind=kind, sticky=True)
 
     # -------------------------------------------------------------- the cron
     @api.model

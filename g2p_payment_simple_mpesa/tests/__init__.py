@@ -2,5 +2,6 @@ from . import (
     test_mpesa_disbursement,
     test_mpesa_faults,
     test_mpesa_manager_config,
+    test_mpesa_prepare_send_paths,
     test_mpesa_reconciliation,
 )

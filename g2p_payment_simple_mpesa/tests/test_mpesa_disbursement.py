@@ -1,6 +1,7 @@
 from odoo.tests import tagged
 
 from ..models.payment_manager_simple_mpesa import AGENT_LOCK_NAMESPACE
+from ..mpesa.errors import PayeeError
 from .common import MpesaCase, const
 
 
@@ -148,8 +149,18 @@ class TestMpesaDisbursement(MpesaCase):
                 "is_registrant": True,
                 "phone": "0722 000 123",
                 "email": "Payee@Example.COM",
+                # OpenG2P computes the IBAN from the bank and the account
+                # number; the stand-in stores the written one: both agree.
                 "bank_ids": [
-                    (0, 0, {"acc_number": "ACC 123", "iban": "GB82WEST12345698765432"})
+                    (
+                        0,
+                        0,
+                        {
+                            "acc_number": "0532013000",
+                            "bank_id": self.german_bank("37040044").id,
+                            "iban": "DE89370400440532013000",
+                        },
+                    )
                 ],
                 "reg_ids": [
                     (0, 0, {"id_type": other_type.id, "value": "NAT-1"}),
@@ -157,9 +168,30 @@ class TestMpesaDisbursement(MpesaCase):
                 ],
             }
         )
-        cycle = self.env["g2p.cycle"].create(
-            {"name": "Payee types", "program_id": self.program.id}
+        payment = self.lone_payment(partner, "Payee types")
+        expected = {
+            "phone": "254722000123",
+            "email": "Payee@example.com",
+            "bank_acc_no": "0532013000",
+            "bank_acc_iban": "DE89370400440532013000",
+            "reg_id": "WAL-9",
+        }
+        self.manager.reg_id_type_for_payee_id = id_type
+        for kind, account in expected.items():
+            self.manager.payee_id_type = kind
+            self.assertEqual(self.manager._mpesa_payee_account(payment), account, kind)
+
+    def german_bank(self, bic):
+        return self.env["res.bank"].create(
+            {
+                "name": "Bank %s" % bic,
+                "bic": bic,
+                "country": self.env.ref("base.de").id,
+            }
         )
+
+    def lone_payment(self, partner, cycle_name):
+        cycle = self.make_empty_cycle(cycle_name)
         entitlement = self.env["g2p.entitlement"].create(
             {
                 "partner_id": partner.id,
@@ -168,24 +200,87 @@ class TestMpesaDisbursement(MpesaCase):
                 "state": "approved",
             }
         )
-        payment = self.env["g2p.payment"].create(
+        return self.env["g2p.payment"].create(
             {
+                "name": "Lone payment %s" % cycle_name,
                 "entitlement_id": entitlement.id,
                 "cycle_id": cycle.id,
                 "amount_issued": 50,
             }
         )
-        expected = {
-            "phone": "254722000123",
-            "email": "Payee@example.com",
-            "bank_acc_no": "ACC123",
-            "bank_acc_iban": "GB82WEST12345698765432",
-            "reg_id": "WAL-9",
-        }
-        self.manager.reg_id_type_for_payee_id = id_type
-        for kind, account in expected.items():
-            self.manager.payee_id_type = kind
-            self.assertEqual(self.manager._mpesa_payee_account(payment), account, kind)
+
+    def test_bank_data_without_a_valid_iban_is_a_payee_error_with_the_reason(self):
+        # Eleven digits do not fit a German account number: OpenG2P's IBAN
+        # computation raises; the stand-in simply has no IBAN.
+        partner = self.env["res.partner"].create(
+            {
+                "name": "Broken bank",
+                "is_registrant": True,
+                "bank_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "acc_number": "12345678901",
+                            "bank_id": self.german_bank("37040044").id,
+                        },
+                    )
+                ],
+            }
+        )
+        payment = self.lone_payment(partner, "Broken IBAN")
+        self.manager.payee_id_type = "bank_acc_iban"
+        computed = bool(self.env["res.partner.bank"]._fields["iban"].compute)
+        with self.assertRaises(PayeeError) as caught:
+            self.manager._mpesa_payee_account(payment)
+        message = str(caught.exception)
+        self.assertIn("Broken bank", message)
+        if computed:
+            self.assertIn("12345678901", message)
+            self.assertIn("no IBAN can be formed", message)
+        else:
+            self.assertIn("has no bank account with an IBAN", message)
+
+    def test_bad_bank_data_fails_only_that_payment_in_the_cron(self):
+        self.manager.payee_id_type = "bank_acc_iban"
+        bank = self.german_bank("37040044")
+        cycle = self.make_cycle(
+            [
+                (
+                    {
+                        "name": "Good iban",
+                        "bank_ids": [
+                            (
+                                0,
+                                0,
+                                {
+                                    "acc_number": "0532013000",
+                                    "bank_id": bank.id,
+                                    "iban": "DE89370400440532013000",
+                                },
+                            )
+                        ],
+                    },
+                    100,
+                ),
+                (
+                    {
+                        "name": "Bad iban",
+                        "bank_ids": [
+                            (0, 0, {"acc_number": "12345678901", "bank_id": bank.id})
+                        ],
+                    },
+                    100,
+                ),
+            ]
+        )
+        self.prepare_and_send(cycle)
+        self.run_cron()
+        by_name = {p.partner_id.name: p for p in self.payments(cycle)}
+        self.assertEqual(by_name["Good iban"].mpesa_state, const.PAID)
+        self.assertEqual(by_name["Bad iban"].mpesa_state, const.FAILED)
+        self.assertIn("Bad iban", by_name["Bad iban"].mpesa_failure_reason)
+        self.assertEqual(self.sim.deposit_counts(), {"DE89370400440532013000": 1})
 
     def test_refused_login_keeps_batch_queued_and_reports_once(self):
         self.manager.password = "wrong"
@@ -231,6 +326,7 @@ class TestMpesaDisbursement(MpesaCase):
     def test_payment_left_sending_by_a_dead_worker_becomes_in_doubt(self):
         cycle = self.phone_cycle(2, first=70)
         self.prepare_and_send(cycle)
+        # Phones sort like the beneficiaries' numbers: 70 before 71.
         stale, fresh = self.payments(cycle)
         stale.write({"mpesa_state": const.SENDING, "mpesa_attempt_count": 1})
         self.run_cron()

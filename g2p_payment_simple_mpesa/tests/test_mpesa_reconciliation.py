@@ -26,7 +26,9 @@ class TestMpesaReconciliation(MpesaCase):
         self.prepare_and_send(cycle)
         self.sim.add_fault(kind="timeout_before", delay=1.5, account=self.msisdn(first))
         self.run_cron()
+        # By phone: the faulty account (first) comes first.
         doubt, paid = self.payments(cycle)
+        self.assertEqual(doubt.partner_id.phone, "07%08d" % first)
         self.assertEqual(doubt.mpesa_state, const.IN_DOUBT)
         self.assertEqual(paid.mpesa_state, const.PAID)
         return doubt, paid
@@ -65,9 +67,11 @@ class TestMpesaReconciliation(MpesaCase):
         self.prepare_and_send(cycle)
         self.sim.add_fault(kind="timeout_before", delay=1.5, times=2)
         self.run_cron()
-        first, second = self.payments(cycle)
+        # The earlier send is the one with a later, unsettled deposit.
+        first, second = self.payments(cycle).sorted("mpesa_send_seq")
         self.assertEqual([first.mpesa_state, second.mpesa_state], ["in_doubt"] * 2)
-        self.sim.state.apply_deposit(AGENT, 100, self.msisdn(215), "subscriber")
+        self.assertLess(first.mpesa_send_seq, second.mpesa_send_seq)
+        self.sim.state.apply_deposit(AGENT, 100, first.mpesa_account_no, "subscriber")
         action = first.with_user(self.finance).action_mpesa_check_balance()
         self.assertIn("not settled", action["params"]["message"])
         self.assertEqual(first.mpesa_state, const.IN_DOUBT)

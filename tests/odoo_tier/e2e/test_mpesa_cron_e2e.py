@@ -1,9 +1,11 @@
 """Mpesa disbursement end to end: real Odoo servers, real commits, the gateway
 simulator in this process over HTTP.
 
-(a) the scheduled job pays a cycle; (b) a server SIGKILLed in the middle of a
-batch pays nobody twice after a restart and leaves the in-flight deposit in
-doubt; (c) two servers disbursing the same database send each payment once.
+(a) the scheduled job pays a cycle; (a') 50 batches, which OpenG2P sends in a
+queue_job run by the job runner, are each paid once; (b) a server SIGKILLed in
+the middle of a batch pays nobody twice after a restart and leaves the
+in-flight deposit in doubt; (c) two servers disbursing the same database send
+each payment once.
 """
 
 import threading
@@ -35,13 +37,13 @@ def msisdn(i):
     return "2547%08d" % i
 
 
-def build_cycle(rpc, sim, count, amount=100, per_run=200, name="E2E"):
+def build_cycle(rpc, sim, count, amount=100, per_run=200, name="E2E", batch_size=500):
     """Program + Mpesa manager + approved cycle, prepared and sent; returns ids."""
     program = rpc.call("g2p.program", "create", {"name": f"{name} program"})
     tag = rpc.call(
         "g2p.payment.batch.tag",
         "create",
-        {"name": "All", "order": 1, "domain": "[]", "max_batch_size": 500},
+        {"name": "All", "order": 1, "domain": "[]", "max_batch_size": batch_size},
     )
     manager = rpc.call(
         MANAGER_MODEL,
@@ -61,9 +63,7 @@ def build_cycle(rpc, sim, count, amount=100, per_run=200, name="E2E"):
         },
     )
     rpc.link_payment_manager(program, MANAGER_MODEL, manager)
-    cycle = rpc.call(
-        "g2p.cycle", "create", {"name": f"{name} cycle", "program_id": program}
-    )
+    cycle = rpc.create_cycle(program, f"{name} cycle")
     partners = rpc.call(
         "res.partner",
         "create",
@@ -150,6 +150,65 @@ def test_cron_disburses_a_cycle_end_to_end(
     # Running the job again sends nothing more.
     rpc.call("ir.cron", "method_direct_trigger", [cron_id(rpc)])
     assert sum(sim.deposit_counts().values()) == 6
+
+
+def wait_for(what, predicate, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_fifty_batches_sent_through_the_job_runner_are_paid_once(
+    odoo_db, odoo_server_factory, rpc_factory, sim
+):
+    count = 50
+    server = odoo_server_factory(odoo_db)
+    rpc = rpc_factory(server, odoo_db)
+    runs_jobs = rpc.call("ir.model", "search_count", [("model", "=", "queue.job")])
+    ids = build_cycle(rpc, sim, count, name="Jobs", batch_size=1)
+
+    def batches():
+        return rpc.call(
+            "g2p.payment.batch",
+            "search_read",
+            [("cycle_id", "=", ids["cycle"])],
+            fields=["mpesa_due"],
+        )
+
+    def cycle_locked():
+        [row] = rpc.call("g2p.cycle", "read", [ids["cycle"]], ["locked"])
+        return row["locked"]
+
+    assert len(batches()) == count
+    if runs_jobs:
+        # OpenG2P: 50+ batches are sent by a queue_job, run by the job runner,
+        # the cycle locked until it is done.
+        wait_for(
+            "the send job",
+            lambda: rpc.call(
+                "queue.job",
+                "search_count",
+                [
+                    ("model_name", "=", MANAGER_MODEL),
+                    ("method_name", "=", "_send_payments"),
+                    ("state", "=", "done"),
+                ],
+            ),
+        )
+        wait_for("the cycle to be unlocked", lambda: not cycle_locked())
+    # (The stand-in sends synchronously: everything is due right away.)
+    assert all(b["mpesa_due"] for b in batches())
+    assert not cycle_locked()
+    assert sim.requests == 0
+    rpc.call("ir.cron", "method_direct_trigger", [cron_id(rpc)])
+    assert states(rpc, ids["cycle"]) == ["paid"] * count
+    assert sim.deposit_counts() == {msisdn(i): 1 for i in range(1, count + 1)}
+    rpc.call("ir.cron", "method_direct_trigger", [cron_id(rpc)])
+    assert sim.requests == count
 
 
 def test_killed_mid_batch_never_pays_twice_and_leaves_the_in_flight_one_in_doubt(
