@@ -22,7 +22,6 @@ Settings (environment, all optional)::
 
 import argparse
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -150,114 +149,18 @@ def preflight(cfg):
 # --------------------------------------------------------------------------
 
 
-class DemoCluster:
-    """A persistent cluster in ``<work>/pg``: socket only, trust auth.
+def demo_cluster(root, port):
+    """The demo's own cluster in ``root``: kept between runs, socket only.
 
-    Reuses the helpers of the test runner's throw-away cluster, but keeps its
-    data between runs so the second start reuses the database.
+    A cluster left running by a killed launcher is reused, and stopped at the
+    end like one started here (it is this work dir's own).
     """
+    import pg  # noqa: PLC0415  (needs psycopg2; checked in preflight)
 
-    def __init__(self, root, port):
-        import pg  # noqa: PLC0415  (needs psycopg2; checked in preflight)
-
-        self.pg = pg
-        self.root = Path(root)
-        try:
-            self.helper = pg.PrivateCluster(port=port)
-        except RuntimeError as exc:  # no initdb/pg_ctl on this machine
-            raise DemoError(str(exc)) from None
-        self.helper.tmp = str(self.root)  # the helper keeps data and socket here
-        self.port = port
-        self.started_here = False
-
-    @property
-    def datadir(self):
-        return self.root / "data"
-
-    def _run(self, *args):
-        return self.helper._run(list(args))
-
-    def _running(self):
-        try:
-            self._run("pg_ctl", "-D", str(self.datadir), "status")
-        except subprocess.CalledProcessError:
-            return False
-        return True
-
-    def start(self):
-        pg = self.pg
-        created = False
-        self.root.mkdir(parents=True, exist_ok=True)
-        if self.helper.as_postgres:
-            pw = pwd.getpwnam("postgres")
-            os.chown(self.root, pw.pw_uid, pw.pw_gid)
-        os.chmod(self.root, 0o755)
-        if not (self.datadir / "PG_VERSION").is_file():
-            try:
-                self._run(
-                    "initdb",
-                    "-D",
-                    str(self.datadir),
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                    "--no-locale",
-                )
-            except subprocess.CalledProcessError as exc:
-                raise DemoError(
-                    f"initdb failed in {self.datadir}: {exc.stdout.strip()[-300:]}"
-                ) from None
-            created = True
-        # A cluster left running by a killed launcher is reused, and stopped
-        # at the end like one started here (it is this work dir's own).
-        self.started_here = True
-        if not self._running():
-            opts = (
-                f"-k {self.root} -p {self.port} -c listen_addresses='' "
-                "-c max_connections=100"
-            )
-            try:
-                self._run(
-                    "pg_ctl",
-                    "-D",
-                    str(self.datadir),
-                    "-o",
-                    opts,
-                    "-l",
-                    str(self.root / "server.log"),
-                    "-w",
-                    "-t",
-                    "60",
-                    "start",
-                )
-            except subprocess.CalledProcessError as exc:
-                tail = _tail(self.root / "server.log", 5)
-                raise DemoError(
-                    f"PostgreSQL did not start ({exc.stdout.strip()[-200:]}); "
-                    f"log {self.root / 'server.log'}: {tail}"
-                ) from None
-        admin = pg.PgTarget(host=str(self.root), port=self.port, user="postgres")
-        pg.wait_ready(admin)
-        if created:
-            with admin.connect() as conn, conn.cursor() as cr:
-                cr.execute(f'CREATE ROLE "{pg.ODOO_ROLE}" LOGIN SUPERUSER')
-            conn.close()
-        return pg.PgTarget(host=str(self.root), port=self.port, user=pg.ODOO_ROLE)
-
-    def stop(self):
-        if not self.started_here:
-            return
-        self.started_here = False
-        if not self._running():
-            return
-        for mode in ("fast", "immediate"):
-            try:
-                self._run("pg_ctl", "-D", str(self.datadir), "-m", mode, "-w", "stop")
-                return
-            except subprocess.CalledProcessError:
-                continue
+    try:
+        return pg.PrivateCluster(port=port, root=root, keep=True)
+    except pg.ClusterError as exc:  # no initdb/pg_ctl on this machine
+        raise DemoError(str(exc)) from None
 
 
 def db_state(target, db):
@@ -492,8 +395,13 @@ def main(argv=None):
         target = pg.external_target()
         with step("PostgreSQL", timings):
             if target is None:
-                cluster = DemoCluster(cfg.work / "pg", cfg.pg_port)
-                target = cluster.start()
+                cluster = demo_cluster(cfg.work / "pg", cfg.pg_port)
+                try:
+                    target = cluster.start()
+                except pg.ClusterError as exc:
+                    raise DemoError(
+                        f"PostgreSQL did not start: {str(exc)[-400:]}"
+                    ) from None
                 say(f"private cluster in {cluster.root} (socket only)")
             else:
                 pg.wait_ready(target)

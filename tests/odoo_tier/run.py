@@ -36,7 +36,8 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
 import odoo_log  # noqa: E402
-from ports import free_port  # noqa: E402
+import pg  # noqa: E402  (psycopg2 only when a database is needed)
+from pg import free_port  # noqa: E402
 
 DEFAULT_MODULES = (
     "g2p_registry_base",
@@ -346,9 +347,6 @@ def main(argv=None):
                      odoo={"problems": [str(why)]})
         return 2
 
-    # Imported late: the skip path must work without psycopg2.
-    import pg  # noqa: PLC0415
-
     args.addons_path = (
         [p for p in args.addons_path.split(",") if p]
         if args.addons_path
@@ -402,6 +400,9 @@ def main(argv=None):
                     ok = False
         result["status"] = "passed" if ok else "failed"
         return 0 if ok else 1
+    except pg.ClusterError as exc:
+        print(f"Odoo tier FAILED: {exc}")
+        return 1
     except KeyboardInterrupt:
         print("Odoo tier: interrupted")
         return 130

@@ -54,8 +54,7 @@ import pytest
 
 # The runner's own helpers (plain modules next to run.py; no Odoo import).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pg import PgTarget  # noqa: E402
-from ports import free_port  # noqa: E402
+from pg import PgTarget, free_port  # noqa: E402
 
 REQUIRED_VARS = (
     "G2P_E2E_ODOO_CMD",
