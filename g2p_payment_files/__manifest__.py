@@ -16,6 +16,8 @@
     "external_dependencies": {
         "python": [
             "cryptography",
+            "python-jose",
+            "pycose",
             "base45",
             "cbor2",
             "qrcode",

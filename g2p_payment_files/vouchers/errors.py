@@ -1,12 +1,12 @@
-"""Voucher error classes.
+"""Voucher error classes; all are ``ValueError`` subclasses.
 
-``VoucherError`` and ``VerificationError`` live in ``verify.py`` because that
-file must stay a standalone script (third-party imports only); they are
-re-exported here so the rest of the package and the addon import every error
-from one place.  All errors are ``ValueError`` subclasses.
+The standalone verifier ``verify.py`` has its own ``VerificationError``: it
+must run without this package, and this package never imports it.
 """
 
-from .verify import VerificationError, VoucherError
+
+class VoucherError(ValueError):
+    """Base class of the voucher errors of this package."""
 
 
 class KeyMaterialError(VoucherError):
@@ -25,6 +25,5 @@ __all__ = [
     "KeyMaterialError",
     "PayloadError",
     "RenderError",
-    "VerificationError",
     "VoucherError",
 ]

@@ -1,4 +1,9 @@
-"""Signing keys: generation, PEM (optionally encrypted), JWK, thumbprint, X.509."""
+"""Signing keys: generation, PEM (optionally encrypted), JWK, thumbprint, X.509.
+
+JWK export goes through python-jose key objects (``jose.jwk.construct``; the
+Ed25519 one comes from ``okp.py``).  python-jose has no RFC 7638 thumbprint,
+so ``jwk_thumbprint`` is the short spec-based function below.
+"""
 
 import base64
 import datetime
@@ -11,8 +16,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
+from jose import jwk as jose_jwk
+from jose.exceptions import JOSEError
+from jose.utils import base64url_encode
 
-from . import const
+from . import const, okp  # noqa: F401 - okp registers EdDSA with python-jose
 from .errors import KeyMaterialError
 
 _PRIVATE_TYPES = (
@@ -25,15 +33,6 @@ _JWK_REQUIRED = {
     "EC": ("crv", "kty", "x", "y"),
     "OKP": ("crv", "kty", "x"),
 }
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _int_b64url(value: int, length: int | None = None) -> str:
-    length = length or max(1, (value.bit_length() + 7) // 8)
-    return b64url(value.to_bytes(length, "big"))
 
 
 def generate_private_key(kty: str, size: int | None = None):
@@ -133,26 +132,19 @@ def algorithm_for_key(key) -> str:
     raise KeyMaterialError("unsupported key type %s" % type(key).__name__)
 
 
-def _public_members(key) -> dict:
-    key = _public(key)
-    if isinstance(key, rsa.RSAPublicKey):
-        numbers = key.public_numbers()
-        return {"kty": "RSA", "n": _int_b64url(numbers.n), "e": _int_b64url(numbers.e)}
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        algorithm_for_key(key)  # curve check
-        numbers = key.public_numbers()
-        return {
-            "kty": "EC",
-            "crv": const.EC_CURVE,
-            "x": _int_b64url(numbers.x, 32),
-            "y": _int_b64url(numbers.y, 32),
-        }
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        raw = key.public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        return {"kty": "OKP", "crv": const.OKP_CURVE, "x": b64url(raw)}
-    raise KeyMaterialError("unsupported key type %s" % type(key).__name__)
+def jose_key(key, alg: str | None = None):
+    """The python-jose key object of a ``cryptography`` key (build it once, reuse)."""
+    alg = alg or algorithm_for_key(key)
+    try:
+        return jose_jwk.construct(key, alg)
+    except JOSEError as exc:
+        raise KeyMaterialError("unusable %s key: %s" % (alg, exc)) from exc
+
+
+def _spki(key) -> bytes:
+    return _public(key).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def jwk_thumbprint(jwk: dict) -> str:
@@ -168,7 +160,8 @@ def jwk_thumbprint(jwk: dict) -> str:
     canonical = json.dumps(
         {name: jwk[name] for name in required}, separators=(",", ":"), sort_keys=True
     )
-    return b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
+    digest = hashlib.sha256(canonical.encode("utf-8")).digest()
+    return base64url_encode(digest).decode("ascii")
 
 
 def public_jwk(
@@ -180,8 +173,9 @@ def public_jwk(
     ``x5c`` (base64 DER, not base64url) after checking the certificate holds
     the same public key.
     """
-    jwk = _public_members(key)
-    jwk["alg"] = algorithm_for_key(key)
+    alg = algorithm_for_key(key)
+    jwk = jose_key(_public(key), alg).to_dict()
+    jwk["alg"] = alg
     jwk["use"] = use
     jwk["kid"] = kid or jwk_thumbprint(jwk)
     if cert_pem:
@@ -191,7 +185,7 @@ def public_jwk(
             raise KeyMaterialError(
                 "the certificate is not valid PEM: %s" % exc
             ) from exc
-        if _public_members(cert.public_key()) != _public_members(key):
+        if _spki(cert.public_key()) != _spki(key):
             raise KeyMaterialError("the certificate does not certify this key")
         der = cert.public_bytes(serialization.Encoding.DER)
         jwk["x5c"] = [base64.b64encode(der).decode("ascii")]

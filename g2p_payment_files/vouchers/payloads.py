@@ -7,13 +7,17 @@ import time
 from . import const
 from .errors import KeyMaterialError, PayloadError
 from .keys import algorithm_for_key, load_private_key
-from .tokens import sign_cwt, sign_jwt
+from .tokens import SigningKey, sign_cwt, sign_jwt
 
 
 class Signer:
-    """A parsed signing key and its kid, built once per batch and reused."""
+    """A parsed signing key and its kid, built once per batch and reused.
 
-    __slots__ = ("key", "kid", "alg")
+    ``key`` is the ``cryptography`` key; ``signing_key`` the python-jose key
+    object built from it once, which signs every JWT and CWT of the batch.
+    """
+
+    __slots__ = ("key", "kid", "alg", "signing_key")
 
     def __init__(self, key, kid: str):
         if not kid:
@@ -21,16 +25,17 @@ class Signer:
         self.key = key
         self.kid = kid
         self.alg = algorithm_for_key(key)
+        self.signing_key = SigningKey(key, self.alg)
 
     @classmethod
     def from_pem(cls, pem: str, kid: str, passphrase: str | None = None):
         return cls(load_private_key(pem, passphrase), kid)
 
     def jwt(self, claims: dict) -> str:
-        return sign_jwt(claims, self.key, self.kid, alg=self.alg)
+        return sign_jwt(claims, self.signing_key, self.kid)
 
     def cwt(self, claims: dict, prefix: str = "") -> str:
-        return sign_cwt(claims, self.key, self.kid, prefix, alg=self.alg)
+        return sign_cwt(claims, self.signing_key, self.kid, prefix)
 
     def __repr__(self):
         return "<Signer %s kid=%s>" % (self.alg, self.kid)

@@ -1,25 +1,27 @@
 #!/usr/bin/env python3
 """Offline verifier for G2P payment vouchers (signed JWT or CWT payloads).
 
-A standalone script for external verifiers: it only needs ``cryptography``,
-``cbor2`` and ``base45`` (no Odoo, nothing else from this repository)::
+A standalone script for external verifiers: it needs python-jose (JWS),
+pycose (COSE_Sign1), ``cbor2``, ``base45`` and ``cryptography`` -- no Odoo,
+nothing else from this repository::
 
+    pip install "python-jose[cryptography]>=3.4.0" pycose cbor2 base45
     python verify.py --jwks https://host/apiv1payment/jwks.json PAYLOAD
     python verify.py --jwks jwks.json --cwt-prefix "G2P:" - < scanned.txt
 
-It accepts a compact JWS (RS256, ES256, EdDSA) or a CWT (optional prefix,
-then base45, zlib, CBOR ``COSE_Sign1`` optionally tagged CWT/61 and COSE/18).
-The signing key is looked up by ``kid`` in the JWKS: a kid that is absent has
-been revoked or was never published, and the voucher is rejected.  ``exp`` and
-``nbf`` are checked against the current time.
+It accepts a compact JWS (RS256, ES256, EdDSA), checked by ``jose.jws``, or a
+CWT (optional prefix, then base45, zlib, CBOR ``COSE_Sign1`` optionally tagged
+CWT/61 and COSE/18), checked by pycose.  The signing key is looked up by
+``kid`` in the JWKS: a kid that is absent has been revoked or was never
+published, and the voucher is rejected.  The algorithm must match the
+published key; ``exp`` and ``nbf`` are checked against the current time.
 
 Exit codes: 0 valid (the claims are printed as JSON), 1 invalid, 2 usage error
 or JWKS unavailable.
 """
 
 import argparse
-import base64
-import binascii
+import functools
 import json
 import sys
 import time
@@ -30,25 +32,31 @@ from collections.abc import Mapping
 import base45
 import cbor2
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from jose import jwk as jose_jwk
+from jose import jws
+from jose.backends.base import Key
+from jose.exceptions import JOSEError
+from jose.utils import base64_to_long, base64url_decode
+from pycose.algorithms import CoseAlgorithm, EdDSA
+from pycose.headers import KID, Algorithm
+from pycose.keys import CoseKey
+from pycose.messages import Sign1Message
 
 
-class VoucherError(ValueError):
-    """Base class of every voucher error (re-exported by ``errors.py``)."""
-
-
-class VerificationError(VoucherError):
+class VerificationError(ValueError):
     """A voucher payload is not authentic, not valid now, or not decodable."""
 
 
-# Kept here (not imported from const.py) so this file stands alone.
+# Kept here (not imported from the addon) so this file stands alone.
 # "Ed25519" (JOSE) and -19 (COSE) are RFC 9864's fully specified names for
 # what "EdDSA" / -8 mean with an Ed25519 key; accept both spellings.
 _COSE_ALGS = {-7: "ES256", -8: "EdDSA", -19: "Ed25519", -257: "RS256"}
 _KTY_FOR_ALG = {"RS256": "RSA", "ES256": "EC", "EdDSA": "OKP", "Ed25519": "OKP"}
 _ALG_ALIASES = {"Ed25519": "EdDSA"}
+_CURVES = {"EC": "P-256", "OKP": "Ed25519"}
+_PUBLIC_MEMBERS = ("kid", "kty", "crv", "x", "y", "n", "e")
 _CWT_CLAIM_NAMES = {
     1: "iss",
     2: "sub",
@@ -63,57 +71,41 @@ _CBOR_TAG_COSE_SIGN1 = 18
 _MAX_CWT_BYTES = 64 * 1024  # decompression-bomb guard; vouchers are < 3 KB
 _MIN_RSA_BITS = 2048
 _MAX_JWKS_BYTES = 1024 * 1024
+_BAD_SIGNATURE = "bad signature: the voucher was altered or forged"
 # Only line endings are stripped from a scanned payload (a space is a base45
 # digit; it cannot end a zlib stream's encoding, but keep the input exact).
 _LINE_NOISE = "\r\n\t\x00"
 
 
-def b64url_decode(text):
-    """Decode unpadded base64url, raising ``VerificationError`` on junk."""
-    if isinstance(text, str):
-        text = text.encode("ascii", "strict")
-    try:
-        return base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise VerificationError("invalid base64url data") from exc
+class Ed25519PublicJoseKey(Key):
+    """Verify-only python-jose key for an OKP Ed25519 JWK (python-jose has none)."""
+
+    def __init__(self, jwk, algorithm):
+        self._algorithm = algorithm
+        raw = base64url_decode(jwk.get("x", "").encode("ascii"))
+        self.prepared_key = ed25519.Ed25519PublicKey.from_public_bytes(raw)
+
+    def verify(self, msg, sig):
+        try:
+            self.prepared_key.verify(sig, msg)
+        except InvalidSignature:
+            return False
+        return True
+
+    def to_pem(self):
+        return self.prepared_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
 
 
-def _int_from_b64(value, name):
-    if not isinstance(value, str) or not value:
-        raise VerificationError("JWK member %r is missing or not a string" % name)
-    return int.from_bytes(b64url_decode(value), "big")
+if -19 not in CoseAlgorithm.get_registered_classes():
 
+    @CoseAlgorithm.register_attribute()
+    class Ed25519CoseAlgorithm(EdDSA):
+        """RFC 9864 "Ed25519" (-19): EdDSA restricted to Ed25519 keys."""
 
-def public_key_from_jwk(jwk):
-    """Return a ``cryptography`` public key for an RSA, EC P-256 or Ed25519 JWK."""
-    kty = jwk.get("kty")
-    try:
-        if kty == "RSA":
-            key = rsa.RSAPublicNumbers(
-                _int_from_b64(jwk.get("e"), "e"), _int_from_b64(jwk.get("n"), "n")
-            ).public_key()
-            if key.key_size < _MIN_RSA_BITS:
-                raise VerificationError("RSA key %r is too short" % jwk.get("kid"))
-            return key
-        if kty == "EC":
-            if jwk.get("crv") != "P-256":
-                raise VerificationError("unsupported EC curve %r" % jwk.get("crv"))
-            return ec.EllipticCurvePublicNumbers(
-                _int_from_b64(jwk.get("x"), "x"),
-                _int_from_b64(jwk.get("y"), "y"),
-                ec.SECP256R1(),
-            ).public_key()
-        if kty == "OKP":
-            if jwk.get("crv") != "Ed25519":
-                raise VerificationError("unsupported OKP curve %r" % jwk.get("crv"))
-            return ed25519.Ed25519PublicKey.from_public_bytes(
-                b64url_decode(jwk.get("x") or "")
-            )
-    except VerificationError:
-        raise
-    except ValueError as exc:
-        raise VerificationError("invalid JWK %r: %s" % (jwk.get("kid"), exc)) from exc
-    raise VerificationError("unsupported JWK key type %r" % kty)
+        identifier = -19
+        fullname = "ED25519"
 
 
 def find_jwk(jwks, kid):
@@ -131,8 +123,7 @@ def find_jwk(jwks, kid):
     )
 
 
-def verify_signature(jwk, alg, signature, signed):
-    """Check ``signature`` over ``signed`` with the JWK; raw r||s for ES256."""
+def _check_algorithm(jwk, alg):
     if alg not in _KTY_FOR_ALG:
         raise VerificationError("unsupported or unsafe algorithm %r" % alg)
     key_alg = _ALG_ALIASES.get(jwk.get("alg", alg), jwk.get("alg", alg))
@@ -141,24 +132,38 @@ def verify_signature(jwk, alg, signature, signed):
         raise VerificationError(
             "algorithm %r does not match key %r" % (alg, jwk.get("kid"))
         )
-    key = public_key_from_jwk(jwk)
+    kty = jwk["kty"]
+    if kty in _CURVES and jwk.get("crv") != _CURVES[kty]:
+        raise VerificationError("unsupported %s curve %r" % (kty, jwk.get("crv")))
+    if kty == "RSA":
+        try:
+            bits = base64_to_long(jwk.get("n") or "").bit_length()
+        except (ValueError, TypeError) as exc:
+            raise VerificationError("invalid RSA JWK %r" % jwk.get("kid")) from exc
+        if bits < _MIN_RSA_BITS:
+            raise VerificationError("RSA key %r is too short" % jwk.get("kid"))
+
+
+@functools.lru_cache(maxsize=64)
+def _prepared_keys(jwk_json, alg):
+    """(python-jose key, pycose key) of a public JWK, built once per run."""
+    jwk = json.loads(jwk_json)
     try:
-        if alg == "RS256":
-            key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
-        elif alg == "ES256":
-            if len(signature) != 64:
-                raise VerificationError("bad signature: ES256 needs 64 bytes")
-            der = encode_dss_signature(
-                int.from_bytes(signature[:32], "big"),
-                int.from_bytes(signature[32:], "big"),
-            )
-            key.verify(der, signed, ec.ECDSA(hashes.SHA256()))
+        if jwk["kty"] == "OKP":
+            jose_key = Ed25519PublicJoseKey(jwk, alg)
         else:
-            key.verify(signature, signed)
-    except InvalidSignature as exc:
-        raise VerificationError(
-            "bad signature: the voucher was altered or forged"
-        ) from exc
+            jose_key = jose_jwk.construct(jwk, alg)
+        cose_key = CoseKey.from_pem_public_key(jose_key.to_pem().decode("ascii"))
+    except (JOSEError, ValueError, TypeError, KeyError) as exc:
+        raise VerificationError("invalid JWK %r: %s" % (jwk.get("kid"), exc)) from exc
+    return jose_key, cose_key
+
+
+def prepared_keys(jwk, alg):
+    """Check ``alg`` against the JWK, then its (python-jose, pycose) key objects."""
+    _check_algorithm(jwk, alg)
+    public = {name: jwk[name] for name in _PUBLIC_MEMBERS if name in jwk}
+    return _prepared_keys(json.dumps(public, sort_keys=True), alg)
 
 
 def check_times(claims, now=None, leeway=0):
@@ -185,31 +190,30 @@ def looks_like_jwt(payload):
 
 
 def decode_jwt(token):
-    """Split a compact JWS: (header, claims, signature, signing input); no checks."""
+    """(header, claims) of a compact JWS, WITHOUT verifying it."""
     try:
-        head_b64, body_b64, sig_b64 = token.split(".")
-        header = json.loads(b64url_decode(head_b64))
-        claims = json.loads(b64url_decode(body_b64))
-    except (ValueError, UnicodeDecodeError) as exc:
+        header = jws.get_unverified_header(token)
+        claims = json.loads(jws.get_unverified_claims(token))
+    except (JOSEError, ValueError, UnicodeDecodeError) as exc:
         raise VerificationError("not a compact JWS: %s" % exc) from exc
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise VerificationError("JWS header and claims must be JSON objects")
-    return (
-        header,
-        claims,
-        b64url_decode(sig_b64),
-        ("%s.%s" % (head_b64, body_b64)).encode(),
-    )
+    return header, claims
 
 
 def verify_jwt(token, jwks, *, now=None, leeway=0):
-    header, claims, signature, signed = decode_jwt(token)
+    header, claims = decode_jwt(token)
     if header.get("crit"):
         raise VerificationError("unsupported critical JWS header %r" % header["crit"])
     kid = header.get("kid")
     if not isinstance(kid, str):
         raise VerificationError("the JWS header has no kid")
-    verify_signature(find_jwk(jwks, kid), header.get("alg"), signature, signed)
+    alg = header.get("alg")
+    jose_key, _cose_key = prepared_keys(find_jwk(jwks, kid), alg)
+    try:
+        jws.verify(token, jose_key, algorithms=[alg])
+    except JOSEError as exc:
+        raise VerificationError(_BAD_SIGNATURE) from exc
     check_times(claims, now, leeway)
     return claims
 
@@ -223,15 +227,7 @@ def _cbor_text(value):
     return value
 
 
-def decode_cwt(text, prefix=""):
-    """Decode a prefixed base45/zlib CWT into its parts, WITHOUT verifying it.
-
-    Returns a dict with ``tags`` (outer CBOR tags, e.g. ``[61, 18]``),
-    ``protected`` / ``unprotected`` headers (COSE labels), ``protected_bytes``,
-    ``payload`` (CBOR claims bytes), ``raw_claims`` (CWT integer keys),
-    ``claims`` (names: iss, exp, ...), ``kid`` (text), ``alg`` (JOSE name or
-    None), ``signature`` and ``signed`` (the COSE Sig_structure bytes).
-    """
+def _inflate(text, prefix):
     text = text.strip(_LINE_NOISE)
     if prefix:
         if not text.startswith(prefix):
@@ -249,6 +245,19 @@ def decode_cwt(text, prefix=""):
     except zlib.error as exc:
         hint = "" if prefix else " (does the payload have a prefix to pass?)"
         raise VerificationError("not zlib data: %s%s" % (exc, hint)) from exc
+    return raw
+
+
+def decode_cwt(text, prefix=""):
+    """Decode a prefixed base45/zlib CWT into its parts, WITHOUT verifying it.
+
+    Returns a dict with ``tags`` (outer CBOR tags, e.g. ``[61, 18]``),
+    ``message`` (the pycose ``Sign1Message``), ``protected_bytes``,
+    ``payload`` (CBOR claims bytes), ``raw_claims`` (CWT integer keys),
+    ``claims`` (names: iss, exp, ...), ``kid`` (text, from the protected or
+    unprotected header), ``alg`` (JOSE name or None) and ``signature``.
+    """
+    raw = _inflate(text, prefix)
     try:
         obj = cbor2.loads(raw)
         tags = []
@@ -261,56 +270,61 @@ def decode_cwt(text, prefix=""):
             [_CBOR_TAG_CWT, _CBOR_TAG_COSE_SIGN1],
         ):
             raise VerificationError("unexpected CBOR tags %r" % tags)
-        # cbor2 decodes tagged arrays/maps as tuple/frozendict.
+        # cbor2 >= 6 decodes tagged arrays/maps as tuple/frozendict, which
+        # pycose's CoseMessage.decode rejects (pycose issue #141): hand pycose
+        # the COSE_Sign1 array as a list with a plain dict header.
         if not (isinstance(obj, list | tuple) and len(obj) == 4):
             raise VerificationError("not a COSE_Sign1 structure")
-        protected_bytes, unprotected, payload, signature = obj
-        protected = cbor2.loads(protected_bytes) if protected_bytes else {}
-        raw_claims = cbor2.loads(payload)
-        if isinstance(unprotected, Mapping):
-            unprotected = dict(unprotected)
+        items = list(obj)
+        if isinstance(items[1], Mapping):
+            items[1] = dict(items[1])
+        if not isinstance(items[0], bytes) or not isinstance(items[3], bytes):
+            raise VerificationError("malformed COSE_Sign1 members")
+        message = Sign1Message.from_cose_obj(items, allow_unknown_attributes=True)
+        raw_claims = cbor2.loads(message.payload)
     except VerificationError:
         raise
-    except (cbor2.CBORDecodeError, TypeError, ValueError) as exc:
-        raise VerificationError("invalid CBOR: %s" % exc) from exc
-    if not (
-        isinstance(protected, dict)
-        and isinstance(unprotected, dict)
-        and isinstance(raw_claims, dict)
-        and isinstance(signature, bytes)
-    ):
-        raise VerificationError("malformed COSE_Sign1 members")
+    except Exception as exc:  # noqa: BLE001 - pycose raises many types here
+        raise VerificationError("invalid CBOR / COSE_Sign1: %s" % exc) from exc
+    if not isinstance(raw_claims, dict):
+        raise VerificationError("the CWT claims are not a CBOR map")
     claims = {}
     for key, value in raw_claims.items():
         name = _CWT_CLAIM_NAMES.get(key, key)
         claims[name] = _cbor_text(value) if name == "cti" else value
-    kid = protected.get(4, unprotected.get(4))
-    signed = cbor2.dumps(["Signature1", protected_bytes, b"", payload])
+    alg = message.phdr.get(Algorithm)
     return {
         "tags": tags,
-        "protected": protected,
-        "unprotected": unprotected,
-        "protected_bytes": protected_bytes,
-        "payload": payload,
+        "message": message,
+        "protected_bytes": obj[0],
+        "payload": message.payload,
         "raw_claims": raw_claims,
         "claims": claims,
-        "kid": _cbor_text(kid),
-        "alg": _COSE_ALGS.get(protected.get(1)),
-        "signature": signature,
-        "signed": signed,
+        "kid": _cbor_text(message.phdr.get(KID, message.uhdr.get(KID))),
+        "alg": _COSE_ALGS.get(getattr(alg, "identifier", None)),
+        "signature": message.signature,
     }
 
 
 def verify_cwt(text, jwks, *, now=None, cwt_prefix="", leeway=0):
     parts = decode_cwt(text, cwt_prefix)
-    if 1 not in parts["protected"]:
+    message = parts["message"]
+    if Algorithm not in message.phdr:
         raise VerificationError("the COSE algorithm must be in the protected header")
-    if 4 not in parts["protected"]:
+    if KID not in message.phdr:
         raise VerificationError("the COSE kid must be in the protected header")
     if parts["alg"] is None:
-        raise VerificationError("unsupported COSE algorithm %r" % parts["protected"][1])
-    jwk = find_jwk(jwks, parts["kid"])
-    verify_signature(jwk, parts["alg"], parts["signature"], parts["signed"])
+        raise VerificationError(
+            "unsupported COSE algorithm %r" % message.phdr[Algorithm]
+        )
+    _jose_key, cose_key = prepared_keys(find_jwk(jwks, parts["kid"]), parts["alg"])
+    message.key = cose_key
+    try:
+        valid = message.verify_signature()
+    except Exception as exc:  # noqa: BLE001 - pycose/ecdsa raise many types
+        raise VerificationError(_BAD_SIGNATURE) from exc
+    if not valid:
+        raise VerificationError(_BAD_SIGNATURE)
     check_times(parts["claims"], now, leeway)
     return parts["claims"]
 

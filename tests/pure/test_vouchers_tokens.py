@@ -1,8 +1,9 @@
 """JWT and CWT signing, checked with code independent of the signer.
 
-JWTs are verified with joserfc (a different JOSE implementation); CWTs are
-taken apart here with base45 + zlib + cbor2 and their COSE Sig_structure is
-verified with ``cryptography`` directly.
+The code signs with python-jose (JWS) and pycose (COSE_Sign1).  JWTs are
+verified here with joserfc, a different JOSE implementation; CWTs are taken
+apart with base45 + zlib + cbor2 and their Sig_structure, written out from
+RFC 9052 section 4.4, is verified with ``cryptography`` directly.
 """
 
 import base64
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from g2p_payment_files.vouchers import keys, tokens
+from g2p_payment_files.vouchers import keys, payloads, tokens
 from g2p_payment_files.vouchers.errors import KeyMaterialError
 
 joserfc_jwt = pytest.importorskip("joserfc.jwt", reason="test requirement: joserfc")
@@ -89,6 +90,8 @@ def test_signing_requires_kid(key_by_type):
 
 
 def _verify_cose_independently(public_key, alg, protected, payload, signature):
+    # RFC 9052 section 4.4: Sig_structure = ["Signature1", body_protected,
+    # external_aad (empty here), payload]; RFC 9053 2.1: ECDSA as r || s.
     sig_structure = cbor2.dumps(["Signature1", protected, b"", payload])
     if alg == "RS256":
         assert isinstance(public_key, rsa.RSAPublicKey)
@@ -145,25 +148,36 @@ def test_cwt_payload_uses_qr_alphanumeric_alphabet(key_by_type):
     assert set(text) <= QR_ALPHANUMERIC
 
 
-def test_decode_cwt_exposes_parts_without_verifying(key_by_type):
-    key = key_by_type["EC"]
-    text = tokens.sign_cwt(dict(CLAIMS, cti="v-1"), key, "kid-ec", prefix="HC1:")
-    parts = tokens.decode_cwt(text, prefix="HC1:")
-    assert parts["tags"] == [61, 18]
-    assert parts["kid"] == "kid-ec"
-    assert parts["alg"] == "ES256"
-    assert parts["protected"] == {1: -7, 4: b"kid-ec"}
-    assert parts["claims"] == dict(CLAIMS, cti="v-1")
-    assert parts["signed"] == cbor2.dumps(
-        ["Signature1", parts["protected_bytes"], b"", parts["payload"]]
-    )
-    _verify_cose_independently(
-        key.public_key(),
-        "ES256",
-        parts["protected_bytes"],
-        parts["payload"],
-        parts["signature"],
-    )
+def test_signer_builds_its_jose_key_once(monkeypatch):
+    signer = payloads.Signer(keys.generate_private_key("RSA"), "kid-rsa")
+    built = []
+    real = tokens.SigningKey.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(args)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(tokens.SigningKey, "__init__", counting)
+    for number in range(5):
+        signer.jwt(dict(CLAIMS, n=number))
+        signer.cwt(dict(CLAIMS, n=number), "G2P:")
+    assert built == []
+    assert signer.signing_key.jose_key is signer.signing_key.jose_key
+
+
+def test_rs256_jwt_is_deterministic_and_header_is_sorted(key_by_type):
+    key = key_by_type["RSA"]
+    token = tokens.sign_jwt(CLAIMS, key, "k")
+    assert token == tokens.sign_jwt(CLAIMS, tokens.SigningKey(key), "k")
+    assert _b64url(token.split(".")[0]) == b'{"alg":"RS256","kid":"k","typ":"JWT"}'
+    # UTF-8 claims, not \u escapes: the payload is our compact JSON.
+    assert "Zoë Wanjirũ".encode() in _b64url(token.split(".")[1])
+
+
+def test_unsupported_key_is_a_key_material_error():
+    ec384 = ec.generate_private_key(ec.SECP384R1())
+    with pytest.raises(KeyMaterialError, match="P-256"):
+        tokens.sign_jwt(CLAIMS, ec384, "k")
 
 
 def _qr_data_bits(text):

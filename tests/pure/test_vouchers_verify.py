@@ -15,8 +15,8 @@ import cbor2
 import pytest
 
 from g2p_payment_files.vouchers import keys, payloads, tokens, verify
-from g2p_payment_files.vouchers.errors import VerificationError, VoucherError
 
+VerificationError = verify.VerificationError
 VERIFY_PY = Path(verify.__file__)
 NOW = 1_800_000_000
 TEMPLATE = '{"payment": "PAY/0007", "amount": "40.00", "currency": "KES"}'
@@ -149,13 +149,61 @@ def test_wrong_prefix_and_garbage_fail_cleanly(signers, jwks):
     for junk in ("", "hello world", "eyJ.eyJ.", "%%%%"):
         with pytest.raises(VerificationError):
             verify.verify_payload(junk, jwks)
-    assert issubclass(VerificationError, VoucherError)
+    assert issubclass(VerificationError, ValueError)
 
 
 def test_zlib_bomb_is_refused(jwks):
     bomb = base45.b45encode(zlib.compress(b"\0" * (1024 * 1024))).decode()
     with pytest.raises(VerificationError, match="larger than"):
         verify.verify_payload(bomb, jwks)
+
+
+def test_decode_cwt_exposes_parts_without_verifying(signers):
+    text = _payload(signers["EC"], "cwt", prefix="HC1:")
+    parts = verify.decode_cwt(text, prefix="HC1:")
+    assert parts["tags"] == [61, 18]
+    assert parts["kid"] == "kid-ec"
+    assert parts["alg"] == "ES256"
+    assert cbor2.loads(parts["protected_bytes"]) == {1: -7, 4: b"kid-ec"}
+    assert parts["claims"]["payment"] == "PAY/0007"
+    assert parts["raw_claims"][1] == "https://g2p.example"
+    assert len(parts["signature"]) == 64
+
+
+def _ed25519_jwks(private_key, kid, alg):
+    jwk = keys.public_jwk(private_key, kid=kid)
+    return {"keys": [dict(jwk, alg=alg)]}
+
+
+def test_rfc9864_ed25519_spellings_are_accepted(signers):
+    # Another issuer may use the fully specified "Ed25519" / -19 names.
+    key = signers["OKP"].key
+    jwks = _ed25519_jwks(key, "kid-ed", "Ed25519")
+    head = base64.urlsafe_b64encode(b'{"alg":"Ed25519","kid":"kid-ed"}').rstrip(b"=")
+    body = base64.urlsafe_b64encode(b'{"payment":"P-19"}').rstrip(b"=")
+    signing_input = head + b"." + body
+    sig = base64.urlsafe_b64encode(key.sign(signing_input)).rstrip(b"=")
+    token = (signing_input + b"." + sig).decode()
+    assert verify.verify_payload(token, jwks)["payment"] == "P-19"
+    protected = cbor2.dumps({1: -19, 4: b"kid-ed"})
+    payload = cbor2.dumps({"payment": "P-19"})
+    signature = key.sign(cbor2.dumps(["Signature1", protected, b"", payload]))
+    sign1 = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature]))
+    text = base45.b45encode(zlib.compress(sign1)).decode()
+    assert verify.verify_payload(text, jwks)["payment"] == "P-19"
+
+
+def test_pure_core_never_imports_the_verifier():
+    code = (
+        "import sys; sys.path.insert(0, %r); import conftest\n"
+        "from g2p_payment_files.vouchers import codes, keys, payloads, pdf, tokens\n"
+        "assert 'g2p_payment_files.vouchers.verify' not in sys.modules\n"
+        % str(VERIFY_PY.parents[2] / "tests")
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
 
 
 # --- CLI -------------------------------------------------------------------
