@@ -1,8 +1,15 @@
+# payment_manager_simple_mpesa defines the manager model; the files named after
+# it (imported after it, in this sorted order) extend it, one responsibility
+# each: see its docstring.
 from . import (
     payment,
     payment_batch,
     payment_manager,
     payment_manager_simple_mpesa,
+    payment_manager_simple_mpesa_cron,
+    payment_manager_simple_mpesa_payee,
     payment_manager_simple_mpesa_queue,
+    payment_manager_simple_mpesa_reconcile,
+    payment_manager_simple_mpesa_ui,
     payment_mpesa_attempt,
 )

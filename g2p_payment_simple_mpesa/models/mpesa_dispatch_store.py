@@ -16,7 +16,7 @@ _logger = logging.getLogger(__name__)
 
 BEGIN_SEND_SQL = """
     UPDATE g2p_payment
-       SET mpesa_state = 'sending',
+       SET mpesa_state = %(sending)s,
            mpesa_attempt_count = %(attempts)s,
            mpesa_sent_at = %(sent_at)s,
            mpesa_send_seq = nextval('g2p_payment_mpesa_send_seq'),
@@ -27,7 +27,7 @@ BEGIN_SEND_SQL = """
            write_uid = %(uid)s,
            write_date = (now() AT TIME ZONE 'UTC')
      WHERE id = %(id)s
-       AND mpesa_state = 'queued'
+       AND mpesa_state = %(queued)s
  RETURNING batch_id
 """
 BEGIN_SEND_FIELDS = [
@@ -79,6 +79,8 @@ class OdooDispatchStore:
                 "before": ledger.expected if known else 0.0,
                 "known": known,
                 "uid": self.env.uid,
+                "sending": const.SENDING,
+                "queued": const.QUEUED,
             },
         )
         row = cr.fetchone()
@@ -151,8 +153,8 @@ class OdooDispatchStore:
         vals = {"mpesa_state": state}
         if state == const.PAID:
             vals.update(
-                state="sent",
-                status="paid",
+                state=const.G2P_STATE_SENT,
+                status=const.G2P_STATUS_PAID,
                 status_is_final=True,
                 status_datetime=now,
                 amount_paid=amount if amount is not None else payment.amount_issued,
@@ -162,7 +164,7 @@ class OdooDispatchStore:
             )
         elif state == const.FAILED:
             vals.update(
-                status="failed",
+                status=const.G2P_STATUS_FAILED,
                 status_is_final=True,
                 status_datetime=now,
                 mpesa_failure_reason=reason,
@@ -170,7 +172,7 @@ class OdooDispatchStore:
             )
         elif state == const.QUEUED:
             vals.update(
-                state="issued",
+                state=const.G2P_STATE_ISSUED,
                 mpesa_failure_reason=_(
                     "Will retry; last attempt: %(reason)s", reason=reason
                 )
@@ -180,7 +182,9 @@ class OdooDispatchStore:
             )
         elif state == const.IN_DOUBT:
             vals.update(
-                state="sent", mpesa_failure_reason=reason, mpesa_next_attempt_at=False
+                state=const.G2P_STATE_SENT,
+                mpesa_failure_reason=reason,
+                mpesa_next_attempt_at=False,
             )
         payment.write(vals)
         batch_id = self.batch_of.get(payment.id) or payment.batch_id.id

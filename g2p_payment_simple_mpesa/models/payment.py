@@ -111,17 +111,12 @@ class G2PPayment(models.Model):
             results.append(
                 payment.mpesa_manager_id.sudo()._mpesa_reconcile_by_balance(payment)
             )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": _("Mpesa reconciliation"),
-                "message": "\n".join(results),
-                "sticky": True,
-                "type": "info",
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+        return self.env["g2p.program.payment.manager.simple.mpesa"]._mpesa_notification(
+            "\n".join(results),
+            kind=const.NOTIFY_INFO,
+            sticky=True,
+            title=_("Mpesa reconciliation"),
+        )
 
     def action_mpesa_open_reconcile_wizard(self):
         self._mpesa_check_reconciler()

@@ -3,11 +3,11 @@ from odoo import api, fields, models
 from ..mpesa import const
 
 DISPATCH_STATE_SELECTION = [
-    ("draft", "Draft"),
-    ("due", "Due"),
-    ("in_progress", "In progress"),
-    ("done", "Done"),
-    ("needs_attention", "Needs attention"),
+    (const.BATCH_DRAFT, "Draft"),
+    (const.BATCH_DUE, "Due"),
+    (const.BATCH_IN_PROGRESS, "In progress"),
+    (const.BATCH_DONE, "Done"),
+    (const.BATCH_NEEDS_ATTENTION, "Needs attention"),
 ]
 
 
@@ -58,12 +58,14 @@ class G2PPaymentBatch(models.Model):
         total = sum(counts.values())
         final = counts[const.PAID] + counts[const.FAILED]
         if counts[const.IN_DOUBT]:
-            return "needs_attention"
+            return const.BATCH_NEEDS_ATTENTION
         if total and final == total:
-            return "needs_attention" if counts[const.FAILED] else "done"
+            if counts[const.FAILED]:
+                return const.BATCH_NEEDS_ATTENTION
+            return const.BATCH_DONE
         if self.batch_has_started or counts[const.SENDING]:
-            return "in_progress"
-        return "due" if self.mpesa_due else "draft"
+            return const.BATCH_IN_PROGRESS
+        return const.BATCH_DUE if self.mpesa_due else const.BATCH_DRAFT
 
     def _mpesa_refresh_figures(self):
         """Keep the base flags and statistics consistent with the payments' states."""

@@ -24,30 +24,10 @@ def _is_catch_all(domain):
 
 
 class G2PPaymentManagerSimpleMpesaQueue(models.Model):
-    _inherit = "g2p.program.payment.manager.simple.mpesa"
+    # One model, one file per responsibility (see payment_manager_simple_mpesa).
+    _inherit = "g2p.program.payment.manager.simple.mpesa"  # pylint: disable=consider-merging-classes-inherited
 
-    # ------------------------------------------------------------- helpers
-    def _mpesa_notification(self, message, kind="info", sticky=False):
-        """The display_notification action returned by our buttons."""
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": _("Mpesa payments"),
-                "message": message,
-                "sticky": sticky,
-                "type": kind,
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
-
-    def _mpesa_trigger_cron(self, at=None):
-        cron = self.env.ref(
-            "g2p_payment_simple_mpesa.ir_cron_mpesa_disburse", raise_if_not_found=False
-        )
-        if cron:
-            cron.sudo()._trigger(at=at)
-
+    # ------------------------------------------------------------- checks
     def _mpesa_check_dispatchable(self):
         """Refuse a set-up where prepared payments would never be sent.
 
@@ -130,7 +110,11 @@ class G2PPaymentManagerSimpleMpesaQueue(models.Model):
         batches = batches.filtered(lambda b: not b.batch_has_completed)
         self._mpesa_check_batch_owner(batches)
         new = batches.mapped("payment_ids").filtered(
-            lambda p: not p.mpesa_state and p.state == "issued" and p.status != "paid"
+            lambda p: (
+                not p.mpesa_state
+                and p.state == const.G2P_STATE_ISSUED
+                and p.status != const.G2P_STATUS_PAID
+            )
         )
         new.write({"mpesa_state": const.QUEUED})
         batches.filtered(lambda b: not b.mpesa_due).write(
@@ -157,14 +141,16 @@ class G2PPaymentManagerSimpleMpesaQueue(models.Model):
         self.ensure_one()
         if not batches:
             return self._mpesa_notification(
-                _("No payment batches to process."), kind="warning", sticky=True
+                _("No payment batches to process."),
+                kind=const.NOTIFY_WARNING,
+                sticky=True,
             )
         self._mpesa_check_config()
         queued = self._mpesa_queue_batches(batches)
         if not queued:
             return self._mpesa_notification(
                 _("All %(count)s batches are already completed.", count=len(batches)),
-                kind="info",
+                kind=const.NOTIFY_INFO,
             )
         pending = queued.mapped("payment_ids").filtered(
             lambda p: p.mpesa_state in (const.QUEUED, const.SENDING)
@@ -187,6 +173,6 @@ class G2PPaymentManagerSimpleMpesaQueue(models.Model):
                 batches=len(queued),
                 payments=len(pending),
             ),
-            kind="success",
+            kind=const.NOTIFY_SUCCESS,
             sticky=True,
         )

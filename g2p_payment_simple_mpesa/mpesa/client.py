@@ -21,7 +21,9 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from .const import (
     AMBIGUOUS,
     BUSINESS_ERROR_MARKERS,
+    DEFAULT_API_TIMEOUT,
     DEFAULT_TOKEN_TTL,
+    GATEWAY_STATUS_SUCCESS,
     OK,
     RETRYABLE,
     TERMINAL,
@@ -154,7 +156,7 @@ class SimpleMpesaClient:
         payment_url,
         username,
         password,
-        timeout=10.0,
+        timeout=DEFAULT_API_TIMEOUT,
         session=None,
         clock=time.time,
         balance_url=None,
@@ -361,7 +363,7 @@ class SimpleMpesaClient:
     @staticmethod
     def _classify(status, body, message, outcome):
         if 200 <= status < 300:
-            if body and body.get("status") == "success":
+            if body and body.get("status") == GATEWAY_STATUS_SUCCESS:
                 return outcome(OK, status, message or "success", True, body)
             return outcome(
                 AMBIGUOUS, status, f"unexpected answer: {message}", True, body

@@ -1,4 +1,10 @@
-"""Constants shared by the Mpesa client, the dispatch engine and the addon."""
+"""Constants of the addon: every state, code and kind is spelled here once.
+
+Shared by the Mpesa client, the dispatch engine and the Odoo models (which
+import it as ``from ..mpesa import const``).  Nothing here imports Odoo.  The
+gateway simulator keeps its own copies on purpose: it plays the other side of
+the wire and must not agree with us by construction.
+"""
 
 # Payment dispatch states (persisted by the addon).
 QUEUED = "queued"  # waiting to be sent (first time, or a retry is scheduled)
@@ -22,7 +28,17 @@ APPLIED = "applied"
 NOT_APPLIED = "not_applied"
 UNKNOWN = "unknown"
 
-CUSTOMER_TYPES = ("agent", "subscriber", "merchant")
+# Reconciling an in-doubt deposit from the balance: an unchanged balance proves
+# "not applied" only once the gateway has certainly finished with the request.
+TOO_EARLY = "too_early"
+NOT_APPLIED_SETTLE_MINUTES = 10
+
+# Customer types of the gateway (accountType of a deposit).
+CUSTOMER_AGENT = "agent"
+CUSTOMER_SUBSCRIBER = "subscriber"
+CUSTOMER_MERCHANT = "merchant"
+CUSTOMER_TYPES = (CUSTOMER_AGENT, CUSTOMER_SUBSCRIBER, CUSTOMER_MERCHANT)
+DEFAULT_CUSTOMER_TYPE = CUSTOMER_SUBSCRIBER
 MIN_DEPOSIT = 10  # simple-mpesa refuses deposits below 10 shillings
 DEFAULT_MAX_ATTEMPTS = 5
 
@@ -33,6 +49,9 @@ BACKOFF_CAP = 3600.0
 # Token handling: simple-mpesa issues 6 h tokens; renew a little before expiry.
 DEFAULT_TOKEN_TTL = 6 * 3600
 TOKEN_RENEW_MARGIN = 60.0
+
+# "status" of a gateway answer that reports an applied deposit.
+GATEWAY_STATUS_SUCCESS = "success"
 
 # Lower-cased fragments of gateway messages that identify a business refusal
 # (the gateway answers some of them with HTTP 500).
@@ -45,4 +64,65 @@ BUSINESS_ERROR_MARKERS = (
 )
 
 # Payee id kinds the addon offers (same keys as upstream's payee_id_type).
-PAYEE_ID_TYPES = ("bank_acc_no", "bank_acc_iban", "phone", "email", "reg_id")
+PAYEE_BANK_ACC_NO = "bank_acc_no"
+PAYEE_BANK_ACC_IBAN = "bank_acc_iban"
+PAYEE_PHONE = "phone"
+PAYEE_EMAIL = "email"
+PAYEE_REG_ID = "reg_id"
+PAYEE_ID_TYPES = (
+    PAYEE_BANK_ACC_NO,
+    PAYEE_BANK_ACC_IBAN,
+    PAYEE_PHONE,
+    PAYEE_EMAIL,
+    PAYEE_REG_ID,
+)
+
+# Codes of the base model g2p.payment that the addon writes or reads.
+G2P_STATE_ISSUED = "issued"
+G2P_STATE_SENT = "sent"
+G2P_STATUS_PAID = "paid"
+G2P_STATUS_FAILED = "failed"
+
+# Dispatch state of a batch, computed from the states of its payments.
+BATCH_DRAFT = "draft"
+BATCH_DUE = "due"
+BATCH_IN_PROGRESS = "in_progress"
+BATCH_DONE = "done"
+BATCH_NEEDS_ATTENTION = "needs_attention"
+
+# Decisions of the reconcile wizard, and the payment state each one sets.
+DECISION_PAID = "paid"
+DECISION_FAILED = "failed"
+DECISION_RETRY = "retry"
+DECISION_STATES = {
+    DECISION_PAID: PAID,
+    DECISION_FAILED: FAILED,
+    DECISION_RETRY: QUEUED,
+}
+
+# Types of the web client's display_notification our buttons return.
+NOTIFY_INFO = "info"
+NOTIFY_SUCCESS = "success"
+NOTIFY_WARNING = "warning"
+NOTIFY_DANGER = "danger"
+
+# Manager settings.
+DEFAULT_API_TIMEOUT = 10  # seconds per request
+MAX_API_TIMEOUT = 60
+DEFAULT_PAYMENTS_PER_RUN = 200
+
+# Scheduling.  The cron record (data/ir_cron_data.xml) that sends due batches.
+CRON_XMLID = "g2p_payment_simple_mpesa.ir_cron_mpesa_disburse"
+# First key of the two-int advisory lock: "MP" for Mpesa, so our locks never
+# collide with other modules' advisory locks.
+AGENT_LOCK_NAMESPACE = 0x4D50
+# Share of the cron time limit one scheduled run may use (requests can overrun
+# the deadline by one timeout), its bounds, and the budget of a button click.
+CRON_BUDGET_SHARE = 0.5
+CRON_BUDGET_MIN = 5.0
+CRON_BUDGET_MAX = 60.0
+UI_BUDGET_MAX = 20.0
+# Payments claimed per query.  Each send still re-checks QUEUED atomically in
+# the database (begin_send), so a claimed row whose lock ends with the first
+# COMMIT of the chunk can never be sent twice.
+CLAIM_CHUNK = 25

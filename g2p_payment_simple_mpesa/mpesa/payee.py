@@ -4,7 +4,13 @@ import math
 import re
 from decimal import Decimal, InvalidOperation
 
-from .const import CUSTOMER_TYPES, MIN_DEPOSIT, PAYEE_ID_TYPES
+from .const import (
+    CUSTOMER_TYPES,
+    MIN_DEPOSIT,
+    PAYEE_EMAIL,
+    PAYEE_ID_TYPES,
+    PAYEE_PHONE,
+)
 from .errors import AmountError, ConfigError, PayeeError
 
 _PHONE_NOISE = re.compile(r"[\s\-().]")
@@ -123,9 +129,9 @@ def validate_customer_type(raw):
 
 def account_for(payee_id_type, raw, country_code="254"):
     """Clean ``raw`` according to the payee id kind configured on the manager."""
-    if payee_id_type == "phone":
+    if payee_id_type == PAYEE_PHONE:
         return normalise_phone(raw, country_code)
-    if payee_id_type == "email":
+    if payee_id_type == PAYEE_EMAIL:
         return validate_email(raw)
     if payee_id_type in PAYEE_ID_TYPES:
         return clean_account(raw)

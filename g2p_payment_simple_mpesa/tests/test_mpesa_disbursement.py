@@ -1,6 +1,6 @@
 from odoo.tests import tagged
 
-from ..models.payment_manager_simple_mpesa import AGENT_LOCK_NAMESPACE
+from ..mpesa.const import AGENT_LOCK_NAMESPACE
 from ..mpesa.errors import PayeeError
 from .common import MpesaCase, const
 

@@ -5,9 +5,9 @@ from ..models.mpesa_dispatch_store import OdooDispatchStore
 from ..mpesa import const
 
 DECISIONS = [
-    ("paid", "Mark paid (the money reached the beneficiary)"),
-    ("failed", "Mark failed (the money did not move)"),
-    ("retry", "Send again (I checked it was not applied)"),
+    (const.DECISION_PAID, "Mark paid (the money reached the beneficiary)"),
+    (const.DECISION_FAILED, "Mark failed (the money did not move)"),
+    (const.DECISION_RETRY, "Send again (I checked it was not applied)"),
 ]
 
 
@@ -33,11 +33,7 @@ class G2PPaymentMpesaReconcileWizard(models.TransientModel):
             raise UserError(
                 _("Explain what you checked before deciding (at least a few words).")
             )
-        state = {
-            "paid": const.PAID,
-            "failed": const.FAILED,
-            "retry": const.QUEUED,
-        }[self.decision]
+        state = const.DECISION_STATES[self.decision]
         label = dict(self._fields["decision"]._description_selection(self.env))[
             self.decision
         ]

@@ -279,14 +279,18 @@ class Bench:
                     "mpesa_payments_per_run": 10**7,
                 }
             )
-            program.payment_managers = [
-                Command.create(
-                    {
-                        "program_id": program.id,
-                        "manager_ref_id": f"{MANAGER},{manager.id}",
-                    }
-                )
-            ]
+            if program.payment_managers:
+                # Both bases give a new program its one payment manager.
+                program.payment_managers[:1].manager_ref_id = manager
+            else:
+                program.payment_managers = [
+                    Command.create(
+                        {
+                            "program_id": program.id,
+                            "manager_ref_id": f"{MANAGER},{manager.id}",
+                        }
+                    )
+                ]
             return program.id, manager.id
 
     def make_cycle(self, n):
@@ -297,8 +301,14 @@ class Bench:
             env = self.env(cr)(
                 context={"tracking_disable": True, "mail_create_nolog": True}
             )
+            today = datetime.now().date()
             cycle = env["g2p.cycle"].create(
-                {"name": f"Bench cycle {self.run_no}", "program_id": self.program_id}
+                {
+                    "name": f"Bench cycle {self.run_no}",
+                    "program_id": self.program_id,
+                    "start_date": today,
+                    "end_date": today,
+                }
             )
             partners = env["res.partner"].create(
                 [
