@@ -25,7 +25,7 @@ from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SIMULATOR_PY = REPO / "g2p_payment_simple_mpesa" / "mpesa" / "simulator.py"
+SIMULATOR_PY = REPO / "tests" / "support" / "g2p_simulators" / "simple_mpesa.py"
 
 MARKER_PARAM = "g2p_demo.loaded"
 REGISTRANTS = 50
@@ -598,7 +598,7 @@ def simulator_args(host="127.0.0.1", port=6700):
 
 
 def _simulator_module():
-    # Loaded by path: importing the addon package would import Odoo.
+    # Loaded by path: the docker image has only this repository, no PYTHONPATH.
     spec = importlib.util.spec_from_file_location("g2p_demo_simulator", SIMULATOR_PY)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

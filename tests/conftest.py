@@ -25,3 +25,8 @@ def _register_bare_package(name):
 
 for _name in ADDONS:
     _register_bare_package(_name)
+
+# Test doubles (gateway simulators) live outside the addons.
+SUPPORT = str(REPO / "tests" / "support")
+if SUPPORT not in sys.path:
+    sys.path.insert(0, SUPPORT)

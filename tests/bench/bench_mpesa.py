@@ -43,7 +43,7 @@ from pathlib import Path
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
-SIM = REPO / "g2p_payment_simple_mpesa" / "mpesa" / "simulator.py"
+SIM = REPO / "tests" / "support" / "g2p_simulators" / "simple_mpesa.py"
 AGENT, PASSWORD = "bench-agent@sim.test", "bench-secret"
 CHUNK = 500
 

@@ -71,7 +71,8 @@ AGENT, PASSWORD = "bench-agent@sim.test", "bench-secret"
 RANGE = 1_000_000
 TRACE_FRAMES = 30
 # The in-process simulator keeps per-deposit records; its memory is not ours.
-SIM_FILTER = tracemalloc.Filter(True, "*/mpesa/simulator.py", all_frames=True)
+SIM_FILE = "*/g2p_simulators/simple_mpesa.py"
+SIM_FILTER = tracemalloc.Filter(True, SIM_FILE, all_frames=True)
 
 
 def parse_args(argv=None):
@@ -174,13 +175,14 @@ class Bench:
         self.args = args
         if args.odoo_src not in sys.path:
             sys.path.insert(0, args.odoo_src)
+        sys.path.insert(0, str(REPO / "tests" / "support"))  # the simulator
         import odoo  # noqa: PLC0415 - Odoo is located at run time
         from odoo.tools import config  # noqa: PLC0415
 
         config.parse_config([*db_args(args), "-d", args.db, "--log-level=warn"])
         self.odoo = odoo
         self.registry = odoo.modules.registry.Registry(args.db)
-        from odoo.addons.g2p_payment_simple_mpesa.mpesa.simulator import (  # noqa: PLC0415
+        from g2p_simulators.simple_mpesa import (  # noqa: PLC0415
             SimulatorServer,
         )
 
@@ -566,7 +568,7 @@ def memory_report(mem):
         f"(flat is the goal); retained outside the simulator grows by "
         f"{own_growth / max(big_n - small_n, 1):.0f} bytes/payment"
     )
-    not_sim = [tracemalloc.Filter(False, "*/mpesa/simulator.py", all_frames=True)]
+    not_sim = [tracemalloc.Filter(False, SIM_FILE, all_frames=True)]
     diff = big_snap.filter_traces(not_sim).compare_to(
         small_snap.filter_traces(not_sim), "traceback"
     )

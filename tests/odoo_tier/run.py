@@ -33,6 +33,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
+# Test doubles (gateway simulators) the addon tests import: never shipped in
+# an addon, so Odoo's test process and the e2e run get them on PYTHONPATH.
+SUPPORT = REPO / "tests" / "support"
 sys.path.insert(0, str(HERE))
 
 import odoo_log  # noqa: E402
@@ -140,6 +143,13 @@ def new_db_name(tag):
     return f"{prefix}{tag}_{secrets.token_hex(3)}"
 
 
+def env_with_support(base=None):
+    env = dict(os.environ if base is None else base)
+    parts = [str(SUPPORT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(parts))
+    return env
+
+
 def _install_signal_handlers():
     def _raise(signum, _frame):
         raise SystemExit(128 + signum)
@@ -183,7 +193,7 @@ def run_odoo_tests(args, odoo_cmd, target, db, log_path, data_dir):
     print(f"Odoo tier ({args.base} base): installing {','.join(args.modules)} "
           f"into {db} "
           f"(log: {log_path})", flush=True)
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(env_with_support(), PYTHONUNBUFFERED="1")
     start = time.monotonic()
     with open(log_path, "w", encoding="utf-8") as log:
         log.write("# " + " ".join(cmd) + "\n")
@@ -245,7 +255,7 @@ def judge(args, target, db, log_path, rc, seconds):
 
 
 def run_e2e(args, odoo_cmd, target, db, data_dir, work):
-    env = dict(os.environ)
+    env = env_with_support()
     env.update({
         "G2P_E2E_ODOO_CMD": json.dumps(odoo_cmd),
         "G2P_E2E_ADDONS_PATH": ",".join(args.addons_path),

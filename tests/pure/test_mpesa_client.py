@@ -5,6 +5,7 @@ import socket
 
 import pytest
 import requests
+from g2p_simulators.simple_mpesa import SimulatorServer
 
 from g2p_payment_simple_mpesa.mpesa.client import Outcome, SimpleMpesaClient, _jwt_exp
 from g2p_payment_simple_mpesa.mpesa.const import AMBIGUOUS, OK, RETRYABLE, TERMINAL
@@ -14,7 +15,6 @@ from g2p_payment_simple_mpesa.mpesa.errors import (
     ConfigError,
     GatewayError,
 )
-from g2p_payment_simple_mpesa.mpesa.simulator import SimulatorServer
 
 AGENT = "agent@sim.test"
 PASSWORD = "Pa55-word-never-logged"

@@ -4,6 +4,7 @@ and nothing is ever paid twice (simulator per-account counts)."""
 import itertools
 
 import pytest
+from g2p_simulators.simple_mpesa import SimulatorServer
 
 from g2p_payment_simple_mpesa.mpesa.client import Outcome, SimpleMpesaClient
 from g2p_payment_simple_mpesa.mpesa.const import (
@@ -29,7 +30,6 @@ from g2p_payment_simple_mpesa.mpesa.dispatch import (
     dispatch,
     recover_stale_state,
 )
-from g2p_payment_simple_mpesa.mpesa.simulator import SimulatorServer
 
 AGENT = "agent@sim.test"
 PASSWORD = "dispatch-secret"

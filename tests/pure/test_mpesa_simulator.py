@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 import requests
-
-from g2p_payment_simple_mpesa.mpesa.simulator import SimulatorServer
+from g2p_simulators.simple_mpesa import SimulatorServer
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "g2p_payment_simple_mpesa" / "mpesa" / "simulator.py"
+SCRIPT = REPO / "tests" / "support" / "g2p_simulators" / "simple_mpesa.py"
 AGENT, PASSWORD = "agent@sim.test", "sim-pw"
 
 

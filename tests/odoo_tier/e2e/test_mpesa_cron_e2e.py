@@ -12,8 +12,7 @@ import threading
 import time
 
 import pytest
-
-from g2p_payment_simple_mpesa.mpesa.simulator import SimulatorServer
+from g2p_simulators.simple_mpesa import SimulatorServer
 
 MANAGER_MODEL = "g2p.program.payment.manager.simple.mpesa"
 AGENT = "agent@example.com"

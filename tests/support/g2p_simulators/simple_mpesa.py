@@ -4,7 +4,7 @@ Serves the routes of ``SirWaithaka/simple-mpesa`` that the payment manager
 uses, with the same bodies and status codes, plus fault injection so tests can
 prove that nothing is paid twice.  Self-contained so it also runs as a script::
 
-    python g2p_payment_simple_mpesa/mpesa/simulator.py --port 6700 \\
+    python tests/support/g2p_simulators/simple_mpesa.py --port 6700 \\
         --agent agent@example.com:secret:100000 --customer payee@example.com
 
 Private control API (JSON), for tests driving an Odoo server in another process:
