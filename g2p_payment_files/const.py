@@ -1,4 +1,22 @@
-"""Constants of the Odoo side of g2p_payment_files (vouchers/ has its own)."""
+"""Constants of the Odoo side of g2p_payment_files.
+
+Names the Odoo-free core also uses (data types, JWK key types, algorithms)
+are spelled once, in ``vouchers/const.py``, and only re-used here.
+"""
+
+from .vouchers.const import (
+    ALG_EDDSA,
+    ALG_ES256,
+    ALG_RS256,
+    DATA_TYPE_CWT,
+    DATA_TYPE_JSON,
+    DATA_TYPE_JWT,
+    DATA_TYPE_STRING,
+    KTY_EC,
+    KTY_OKP,
+    KTY_RSA,
+    SIGNED_DATA_TYPES,  # noqa: F401 (the models read it from here)
+)
 
 # odoo.conf option holding the passphrase that encrypts private keys at rest.
 KEY_PASSPHRASE_OPTION = "g2p_payment_files_key_passphrase"
@@ -29,11 +47,15 @@ KEY_TYPE_SELECTION = [
 # library verifies it.  RSA stays available for verifiers that need RS256.
 KEY_TYPE_DEFAULT = KEY_TYPE_EC
 # JWK "kty" per key type, as the vouchers package expects.
-KTY_BY_KEY_TYPE = {KEY_TYPE_RSA: "RSA", KEY_TYPE_EC: "EC", KEY_TYPE_ED25519: "OKP"}
+KTY_BY_KEY_TYPE = {
+    KEY_TYPE_RSA: KTY_RSA,
+    KEY_TYPE_EC: KTY_EC,
+    KEY_TYPE_ED25519: KTY_OKP,
+}
 ALG_BY_KEY_TYPE = {
-    KEY_TYPE_RSA: "RS256",
-    KEY_TYPE_EC: "ES256",
-    KEY_TYPE_ED25519: "EdDSA",
+    KEY_TYPE_RSA: ALG_RS256,
+    KEY_TYPE_EC: ALG_ES256,
+    KEY_TYPE_ED25519: ALG_EDDSA,
 }
 RSA_SIZE_SELECTION = [("2048", "2048"), ("3072", "3072"), ("4096", "4096")]
 
@@ -48,14 +70,12 @@ CODE_TYPE_SELECTION = [
     (CODE_TYPE_QRCODE, "QR code"),
     (CODE_TYPE_CODE128, "Code 128 Barcode"),
 ]
-DATA_TYPE_STRING = "string"
 DATA_TYPE_SELECTION = [
-    ("string", "String"),
-    ("json", "JSON"),
-    ("jwt", "JWT"),
-    ("cwt", "CWT"),
+    (DATA_TYPE_STRING, "String"),
+    (DATA_TYPE_JSON, "JSON"),
+    (DATA_TYPE_JWT, "JWT"),
+    (DATA_TYPE_CWT, "CWT"),
 ]
-SIGNED_DATA_TYPES = ("jwt", "cwt")
 # Stored as upstream: "0".."3" are python-qrcode's ERROR_CORRECT_M, L, H, Q.
 QR_ERROR_CORRECT_SELECTION = [
     ("0", "ERROR_CORRECT_M"),
