@@ -7,8 +7,6 @@ idempotency key, so anything that *may* have reached the gateway and was not
 clearly answered is AMBIGUOUS and must never be re-sent automatically.
 """
 
-import base64
-import json
 import logging
 import os
 import time
@@ -16,11 +14,10 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from . import answers
 from .const import (
     AMBIGUOUS,
-    BUSINESS_ERROR_MARKERS,
     DEFAULT_API_TIMEOUT,
     DEFAULT_TOKEN_TTL,
     GATEWAY_STATUS_SUCCESS,
@@ -80,71 +77,9 @@ class _Secret:
     __str__ = __repr__
 
 
-def _jwt_exp(token):
-    """``exp`` claim of a JWT, read without verifying (we are not the audience)."""
-    try:
-        payload = token.split(".")[1]
-        payload += "=" * (-len(payload) % 4)
-        exp = json.loads(base64.urlsafe_b64decode(payload)).get("exp")
-        return float(exp) if exp is not None else None
-    except (IndexError, ValueError, TypeError, AttributeError):
-        return None
-
-
-def _json(response):
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    if isinstance(data, list):
-        return {"errors": data}
-    return data if isinstance(data, dict) else {"value": data}
-
-
-def _message(body, response=None):
-    if body:
-        if "errors" in body:
-            return "; ".join(
-                str(e.get("message", e)) if isinstance(e, dict) else str(e)
-                for e in body["errors"]
-            )
-        for key in ("message", "error"):
-            if body.get(key):
-                return str(body[key])
-    if response is not None:
-        text = (response.text or "").strip()
-        return text[:200] or f"HTTP {response.status_code}"
-    return ""
-
-
 def _form(fields):
     # Bytes, not str: http.client then sends headers and body in one write.
     return urlencode(fields).encode("ascii")
-
-
-def _is_business_error(message):
-    text = (message or "").lower()
-    return any(marker in text for marker in BUSINESS_ERROR_MARKERS)
-
-
-def _nothing_sent(exc):
-    """True when a ConnectionError happened before the request left (refused, DNS)."""
-    seen = set()
-    stack = [exc]
-    while stack:
-        err = stack.pop()
-        if err is None or id(err) in seen:
-            continue
-        seen.add(id(err))
-        if isinstance(err, NewConnectionError | ConnectTimeoutError):
-            return True
-        if isinstance(err, ConnectionRefusedError):
-            return True
-        stack.extend([getattr(err, "reason", None), err.__cause__, err.__context__])
-        stack.extend(
-            a for a in getattr(err, "args", ()) if isinstance(a, BaseException)
-        )
-    return False
 
 
 class SimpleMpesaClient:
@@ -253,11 +188,11 @@ class SimpleMpesaClient:
                 f"Could not reach the Mpesa login endpoint {self.auth_url}: "
                 f"{type(exc).__name__}"
             ) from None
-        body = _json(response)
+        body = answers.json_body(response)
         if response.status_code in (400, 401, 403):
             raise AuthError(
                 f"Mpesa refused the login of {self.username!r} "
-                f"({response.status_code}: {_message(body, response)}). "
+                f"({response.status_code}: {answers.gateway_message(body, response)}). "
                 f"Check the username and password of the payment manager."
             )
         if response.status_code == 404:
@@ -273,7 +208,7 @@ class SimpleMpesaClient:
                 http_status=response.status_code,
             )
         now = self.clock()
-        exp = _jwt_exp(token) or now + DEFAULT_TOKEN_TTL
+        exp = answers.jwt_exp(token) or now + DEFAULT_TOKEN_TTL
         margin = min(TOKEN_RENEW_MARGIN, max((exp - now) / 10.0, 0.0))
         self._token = token
         self._token_valid_until = exp - margin
@@ -325,7 +260,7 @@ class SimpleMpesaClient:
                     AMBIGUOUS, None, "no answer within the read timeout", True
                 )
             except requests.ConnectionError as exc:
-                if _nothing_sent(exc):
+                if answers.nothing_sent(exc):
                     return outcome(
                         RETRYABLE, None, "connection refused (not sent)", False
                     )
@@ -336,8 +271,8 @@ class SimpleMpesaClient:
                 )
             self._last_io = time.monotonic()
             status = response.status_code
-            body = _json(response)
-            message = _message(body, response)
+            body = answers.json_body(response)
+            message = answers.gateway_message(body, response)
             if status == 401:
                 self.invalidate_token()
                 if attempt == 1:
@@ -381,7 +316,7 @@ class SimpleMpesaClient:
             )
         if 400 <= status < 500:
             return outcome(TERMINAL, status, message, True, body)
-        if _is_business_error(message):
+        if answers.is_business_error(message):
             return outcome(TERMINAL, status, message, True, body)
         return outcome(AMBIGUOUS, status, f"gateway error: {message}", True, body)
 
@@ -404,11 +339,11 @@ class SimpleMpesaClient:
             if response.status_code == 401 and attempt == 1:
                 self.invalidate_token()
                 continue
-            body = _json(response)
+            body = answers.json_body(response)
             if response.status_code != 200 or not body or "data" not in body:
                 raise GatewayError(
                     f"Could not read the Mpesa {what} (HTTP {response.status_code}: "
-                    f"{_message(body, response)}).",
+                    f"{answers.gateway_message(body, response)}).",
                     http_status=response.status_code,
                 )
             return body["data"] or {}

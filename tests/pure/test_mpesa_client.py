@@ -7,7 +7,8 @@ import pytest
 import requests
 from g2p_simulators.simple_mpesa import SimulatorServer
 
-from g2p_payment_simple_mpesa.mpesa.client import Outcome, SimpleMpesaClient, _jwt_exp
+from g2p_payment_simple_mpesa.mpesa.answers import jwt_exp
+from g2p_payment_simple_mpesa.mpesa.client import Outcome, SimpleMpesaClient
 from g2p_payment_simple_mpesa.mpesa.const import AMBIGUOUS, OK, RETRYABLE, TERMINAL
 from g2p_payment_simple_mpesa.mpesa.errors import (
     AmountError,
@@ -78,7 +79,7 @@ def test_token_renewed_shortly_before_its_exp(sim):
     sim.state.clock = clock
     client = make_client(sim, clock=clock)
     token = client.login()
-    assert _jwt_exp(token) == pytest.approx(clock.now + 3600, abs=1)
+    assert jwt_exp(token) == pytest.approx(clock.now + 3600, abs=1)
     clock.now += 3600 - 61  # still outside the renewal margin
     assert client.login() == token and client.login_count == 1
     clock.now += 2  # inside the margin: renew before the gateway says 401
@@ -89,7 +90,7 @@ def test_token_without_exp_cached_six_hours(sim, monkeypatch):
     clock = FakeClock()
     client = make_client(sim, clock=clock)
     monkeypatch.setattr(
-        "g2p_payment_simple_mpesa.mpesa.client._jwt_exp", lambda token: None
+        "g2p_payment_simple_mpesa.mpesa.answers.jwt_exp", lambda token: None
     )
     client.login()
     clock.now += 6 * 3600 - 120
