@@ -14,7 +14,12 @@ import uuid
 from lxml import etree
 from markupsafe import Markup
 
-from odoo.tools.rendering_tools import parse_inline_template, render_inline_template
+from odoo.tools.rendering_tools import (
+    INLINE_TEMPLATE_REGEX,
+    parse_inline_template,
+    render_inline_template,
+)
+from odoo.tools.safe_eval import _SAFE_OPCODES, test_expr
 
 _DOCTYPE_RE = re.compile(r"^\s*(<\?xml[^>]*\?>)?\s*(<!DOCTYPE[^>]*>)?", re.IGNORECASE)
 
@@ -83,14 +88,91 @@ def _parse_qweb(template_src):
     head = _DOCTYPE_RE.match(text)
     doctype = (head.group(2) or "") if head else ""
     body = text[head.end() :] if head else text
+    # Lines taken by the DOCTYPE, so reported lines are those of the template.
+    skipped = text[: head.end()].count("\n") if head else 0
     try:
         return etree.fromstring("<t>%s</t>" % body), doctype
     except etree.XMLSyntaxError as exc:
         line, column = exc.position
         raise TemplateError(
             "the template is not well-formed XML (line %s, column %s): %s"
-            % (line, column, exc.msg)
+            % (line + skipped, column, exc.msg)
         ) from exc
+
+
+def _line_offset(template_src):
+    text = template_src or ""
+    head = _DOCTYPE_RE.match(text)
+    return text[: head.end()].count("\n") if head else 0
+
+
+_QWEB_EXPRESSION_ATTRIBUTES = frozenset(
+    ("t-if", "t-elif", "t-foreach", "t-out", "t-esc", "t-raw", "t-value")
+    + ("t-att", "t-options")
+)
+
+
+def _is_expression_attribute(name):
+    if name in _QWEB_EXPRESSION_ATTRIBUTES:
+        return True
+    return name.startswith(("t-att-", "t-options-"))
+
+
+def check_qweb(env, template_src):
+    """Raise ``TemplateError`` (with its line) if a QWeb body does not compile.
+
+    Nothing is rendered: only the XML and the expressions are checked, so a
+    template that compiles may still fail for a given record at Prepare.
+    """
+    if not (template_src or "").strip():
+        return
+    element, _doctype = _parse_qweb(template_src)
+    offset = _line_offset(template_src)
+    qweb = env["ir.qweb"]
+    for node in element.iter(etree.Element):
+        for name, expr in node.attrib.items():
+            if not _is_expression_attribute(name):
+                continue
+            try:
+                qweb._compile_expr(expr)
+            except Exception as exc:
+                raise TemplateError(
+                    'line %s: %s="%s" is not a valid expression: %s'
+                    % ((node.sourceline or 1) + offset, name, expr, _short_error(exc))
+                ) from exc
+    try:
+        qweb._compile(element)
+    except Exception as exc:
+        raise TemplateError(
+            "the template does not compile: %s" % _short_error(exc)
+        ) from exc
+
+
+def check_inline(template_txt):
+    """Raise ``TemplateError`` (with its line) if a ``{{ expr }}`` body does not
+    parse: an expression that is not valid Python or an unclosed ``{{``."""
+    text = str(template_txt or "")
+    position = 0
+    for match in INLINE_TEMPLATE_REGEX.finditer(text):
+        _check_unclosed(text, position, match.start())
+        expr = match.group(1).strip()
+        try:
+            test_expr(expr, _SAFE_OPCODES, mode="eval")
+        except Exception as exc:
+            raise TemplateError(
+                "line %s: {{ %s }} is not a valid expression: %s"
+                % (text.count("\n", 0, match.start()) + 1, expr, _short_error(exc))
+            ) from exc
+        position = match.end()
+    _check_unclosed(text, position, len(text))
+
+
+def _check_unclosed(text, start, end):
+    index = text.find("{{", start, end)
+    if index >= 0:
+        raise TemplateError(
+            "line %s: this {{ has no closing }}" % (text.count("\n", 0, index) + 1)
+        )
 
 
 def render_qweb(env, template_src, records):

@@ -2,10 +2,10 @@ import html
 import re
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from .. import const
-from ..rendering import TemplateError, render_qweb
+from ..rendering import TemplateError, check_qweb, render_qweb
 from ..vouchers import pdf as voucher_pdf
 from ..vouchers.errors import VoucherError
 
@@ -37,6 +37,21 @@ class G2PPaymentFileConfig(models.Model):
             "A payment file config with this name already exists.",
         ),
     ]
+
+    @api.constrains("body_string")
+    def _check_body_string_compiles(self):
+        for config in self:
+            try:
+                check_qweb(self.env, config.body_string)
+            except TemplateError as exc:
+                raise ValidationError(
+                    _(
+                        "The template of payment file config %(config)s does not "
+                        "parse: %(error)s",
+                        config=config.name,
+                        error=exc,
+                    )
+                ) from exc
 
     def _raise_template_error(self, record, error):
         if record:

@@ -2,7 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from .. import const
-from ..rendering import TemplateError, render_inline
+from ..rendering import TemplateError, check_inline, render_inline
 from ..vouchers.errors import VoucherError
 from ..vouchers.payloads import build_payload
 
@@ -107,6 +107,22 @@ class G2PPaymentFileQRCodeConfig(models.Model):
                         chars="".join(bad),
                     )
                 )
+
+    @api.constrains("body_string")
+    def _check_body_string_parses(self):
+        for rec in self:
+            try:
+                check_inline(rec.body_string)
+            except TemplateError as exc:
+                raise ValidationError(
+                    _(
+                        "The body template of code %(code)s (payment file config "
+                        "%(config)s) does not parse: %(error)s",
+                        code=rec.name,
+                        config=rec.payment_config_id.name or "-",
+                        error=exc,
+                    )
+                ) from exc
 
     def _get_issuer(self):
         self.ensure_one()

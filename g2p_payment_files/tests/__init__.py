@@ -6,6 +6,7 @@ from . import (
     test_payload_errors,
     test_prepare_large_cycle,
     test_prepare_payments,
+    test_template_checks,
     test_views,
     test_voucher_files,
 )

@@ -40,8 +40,13 @@ class TestPayloadErrors(FilePaymentCase):
         self.assertIn("no_such_field", message)
         self.assertEqual(self._counts(), before)
 
-    def test_malformed_voucher_template_is_reported_with_its_position(self):
-        self.file_config.body_string = "<p>unclosed"
+    def test_malformed_voucher_template_already_stored_is_reported_at_prepare(self):
+        # A config saved before templates were checked on save (raw SQL here).
+        self.env.cr.execute(
+            "UPDATE g2p_payment_file_config SET body_string = %s WHERE id = %s",
+            ("<p>unclosed", self.file_config.id),
+        )
+        self.file_config.invalidate_recordset(["body_string"])
         with self.assertRaisesRegex(UserError, "Voucher is invalid.*well-formed XML"):
             self.cycle.prepare_payment()
 

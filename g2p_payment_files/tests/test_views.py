@@ -1,3 +1,5 @@
+from lxml import etree
+
 from odoo.tests import new_test_user, tagged
 
 from .common import FilePaymentCase
@@ -67,3 +69,20 @@ class TestViews(FilePaymentCase):
         self.assertEqual(
             selection["g2p.program.payment.manager.file"], "File Payment Manager"
         )
+
+    def test_voucher_file_lists_are_read_only_for_officers(self):
+        officer = new_test_user(
+            self.env,
+            login="h5_views_ro_officer",
+            groups="base.group_user,g2p_programs.g2p_program_manager",
+        )
+        for model in ("g2p.payment", "g2p.payment.batch", "g2p.cycle"):
+            arch = (
+                self.env[model]
+                .with_user(officer)
+                .get_views([(False, "form")])["views"]["form"]["arch"]
+            )
+            fields_ = etree.fromstring(arch).xpath("//field[@name='payment_file_ids']")
+            self.assertTrue(fields_, model)
+            for field in fields_:
+                self.assertIn(field.get("readonly"), ("1", "True", "true"), model)
