@@ -33,6 +33,11 @@ CUSTOMER_TYPE_SELECTION = [(t, t.capitalize()) for t in const.CUSTOMER_TYPES]
 URL_SCHEMES = ("http", "https")
 
 
+def _is_http_url(url):
+    parsed = urlparse((url or "").strip())
+    return parsed.scheme in URL_SCHEMES and bool(parsed.netloc)
+
+
 class G2PPaymentManagerSimpleMpesa(models.Model):
     _name = "g2p.program.payment.manager.simple.mpesa"
     _inherit = [
@@ -49,7 +54,11 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
     )
     create_batch = fields.Boolean("Automatically Create Batch", default=True)
     payee_id_type = fields.Selection(
-        PAYEE_ID_TYPE_SELECTION, "Payee ID Field", required=True, tracking=True
+        PAYEE_ID_TYPE_SELECTION,
+        "Payee ID Field",
+        required=True,
+        default=const.PAYEE_PHONE,
+        tracking=True,
     )
     reg_id_type_for_payee_id = fields.Many2one(
         "g2p.id.type", "Payee DFSP ID Type", tracking=True
@@ -113,76 +122,110 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
     )
 
     # ------------------------------------------------------------- validation
-    @api.constrains("auth_endpoint_url", "payment_endpoint_url")
-    def _check_endpoint_urls(self):
+    @api.constrains(
+        "auth_endpoint_url",
+        "payment_endpoint_url",
+        "api_timeout",
+        "mpesa_max_attempts",
+        "mpesa_payments_per_run",
+        "payee_id_type",
+        "reg_id_type_for_payee_id",
+        "customer_type",
+    )
+    def _check_mpesa_settings(self):
+        """One error per save listing every setting to fix, not one at a time."""
         for manager in self:
-            for label, url in (
-                (_("authentication endpoint URL"), manager.auth_endpoint_url),
-                (_("payment endpoint URL"), manager.payment_endpoint_url),
-            ):
-                parsed = urlparse((url or "").strip())
-                if parsed.scheme not in URL_SCHEMES or not parsed.netloc:
-                    raise ValidationError(
-                        _(
-                            "Payment manager %(manager)s: the %(label)s %(url)r is not "
-                            "an http(s) URL; enter e.g. "
-                            "https://mpesa.example.org/api/login/agent.",
-                            manager=manager.name,
-                            label=label,
-                            url=url or "",
-                        )
-                    )
-
-    @api.constrains("api_timeout", "mpesa_max_attempts", "mpesa_payments_per_run")
-    def _check_positive_numbers(self):
-        for manager in self:
-            if not 1 <= manager.api_timeout <= const.MAX_API_TIMEOUT:
+            problems = manager._mpesa_settings_problems()
+            if problems:
                 raise ValidationError(
                     _(
-                        "Payment manager %(manager)s: the API timeout must be "
-                        "between 1 "
-                        "and 60 seconds.",
-                        manager=manager.name,
-                    )
-                )
-            if manager.mpesa_max_attempts < 1 or manager.mpesa_payments_per_run < 1:
-                raise ValidationError(
-                    _(
-                        "Payment manager %(manager)s: max attempts and payments "
-                        "per run "
-                        "must be at least 1.",
-                        manager=manager.name,
+                        "Payment manager %(manager)s cannot be saved; fix these "
+                        "settings:\n%(problems)s",
+                        manager=manager.name or "",
+                        problems="\n".join("- " + problem for problem in problems),
                     )
                 )
 
-    @api.constrains("payee_id_type", "reg_id_type_for_payee_id")
-    def _check_reg_id_type(self):
-        for manager in self:
-            if (
-                manager.payee_id_type == const.PAYEE_REG_ID
-                and not manager.reg_id_type_for_payee_id
-            ):
-                raise ValidationError(
-                    _(
-                        "Payment manager %(manager)s pays to a registrant ID: choose "
-                        "which ID type holds the Mpesa account.",
-                        manager=manager.name,
-                    )
-                )
+    def _mpesa_settings_problems(self):
+        """Every configuration mistake of the manager, one sentence each.
 
-    @api.constrains("customer_type")
-    def _check_customer_type(self):
-        for manager in self:
-            try:
-                payee.validate_customer_type(manager.customer_type)
-            except ConfigError as exc:
-                raise ValidationError(
-                    _(
-                        "Payment manager %(manager)s: %(problem)s",
-                        manager=manager.name,
-                        problem=str(exc),
-                    )
-                ) from None
+        Each sentence starts with the field's label on the form and says what
+        to enter instead.
+        """
+        self.ensure_one()
+        problems = []
+        if not _is_http_url(self.auth_endpoint_url):
+            problems.append(
+                _(
+                    "Authentication Endpoint URL: %(url)r is not an http(s) URL; "
+                    "enter the gateway's agent login URL, e.g. "
+                    "https://mpesa.example.org/api/login/agent.",
+                    url=self.auth_endpoint_url or "",
+                )
+            )
+        if not _is_http_url(self.payment_endpoint_url):
+            problems.append(
+                _(
+                    "Payment Endpoint URL: %(url)r is not an http(s) URL; "
+                    "enter the gateway's deposit URL, e.g. "
+                    "https://mpesa.example.org/api/transaction/deposit.",
+                    url=self.payment_endpoint_url or "",
+                )
+            )
+        if not 1 <= self.api_timeout <= const.MAX_API_TIMEOUT:
+            problems.append(
+                _(
+                    "API Timeout: %(value)s seconds is out of range; enter between "
+                    "1 and %(max)s seconds.",
+                    value=self.api_timeout,
+                    max=const.MAX_API_TIMEOUT,
+                )
+            )
+        if self.mpesa_max_attempts < 1:
+            problems.append(
+                _(
+                    "Max Attempts: %(value)s is too low; enter at least 1.",
+                    value=self.mpesa_max_attempts,
+                )
+            )
+        if self.mpesa_payments_per_run < 1:
+            problems.append(
+                _(
+                    "Payments per Scheduled Run: %(value)s is too low; enter at "
+                    "least 1.",
+                    value=self.mpesa_payments_per_run,
+                )
+            )
+        if not self.payee_id_type:
+            problems.append(
+                _(
+                    "Payee ID Field: empty; choose where the Mpesa account of a "
+                    "beneficiary is read from, e.g. Phone."
+                )
+            )
+        elif (
+            self.payee_id_type == const.PAYEE_REG_ID
+            and not self.reg_id_type_for_payee_id
+        ):
+            problems.append(
+                _(
+                    "ID Type for Payee ID: empty, but the Payee ID Field is "
+                    "Registrant ID; choose the ID type that holds the Mpesa "
+                    "account."
+                )
+            )
+        try:
+            payee.validate_customer_type(self.customer_type)
+        except ConfigError:
+            problems.append(
+                _(
+                    "Customer Type: %(value)r is not a customer type of the "
+                    "gateway; choose one of %(allowed)s.",
+                    value=self.customer_type or "",
+                    allowed=", ".join(label for _key, label in CUSTOMER_TYPE_SELECTION),
+                )
+            )
+        return problems
 
     def _compute_mpesa_counts(self):
         Payment = self.env["g2p.payment"]
