@@ -12,6 +12,7 @@
         "g2p_program_documents",
         "fastapi",
         "mail",
+        "queue_job",
     ],
     "external_dependencies": {
         "python": [
@@ -33,6 +34,9 @@
         "views/crypto_key_set_views.xml",
         "views/payment_manager_file_views.xml",
         "views/payment_views.xml",
+        "views/payment_file_chunk_views.xml",
+        "data/queue_job_data.xml",
+        "data/ir_cron_data.xml",
         "data/fastapi_endpoint.xml",
     ],
     "application": True,

@@ -90,3 +90,23 @@ CWT_PREFIX_DEFAULT = "G2P:"
 
 # JWKS answers may be cached this long by verifiers and proxies (seconds).
 JWKS_MAX_AGE = 300
+
+# Large cycles: vouchers are made by queue_job chunk jobs of this many
+# payments, in parallel on every worker that takes jobs from the channel.
+VOUCHER_CHUNK_SIZE_DEFAULT = 500
+VOUCHER_CHANNEL = "root.g2p_payment_files"
+CHUNK_STATE_PENDING = "pending"
+CHUNK_STATE_DONE = "done"
+CHUNK_STATE_FAILED = "failed"
+CHUNK_STATE_SELECTION = [
+    (CHUNK_STATE_PENDING, "Pending"),
+    (CHUNK_STATE_DONE, "Done"),
+    (CHUNK_STATE_FAILED, "Failed"),
+]
+# A chunk job started longer ago than this (seconds) whose worker died is
+# queued again (OpenG2P's queue_job 17.0.1.0.x never requeues started jobs).
+CHUNK_STALE_PARAM = "g2p_payment_files.voucher_chunk_stale_seconds"
+CHUNK_STALE_SECONDS_DEFAULT = 600
+# Context key: storage.file paths of a chunk go under this folder, so the
+# files of an attempt that died before its commit can be found and removed.
+STORAGE_PREFIX_CONTEXT = "g2p_payment_files_storage_prefix"

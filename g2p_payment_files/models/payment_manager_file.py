@@ -206,26 +206,12 @@ class G2PFilesPaymentManager(models.Model):
 
     # Preparing payments -------------------------------------------------------
 
-    def prepare_payments(self, cycle, entitlements=None):
-        # From 200 entitlements the real base prepares in a queue job, where an
-        # error reaches nobody: check what can be checked on the click.
-        self._check_can_prepare_files()
-        return super().prepare_payments(cycle, entitlements=entitlements)
-
     def _prepare_payments(self, cycle, entitlements):
-        # queue_job runs a job's method with ``job_uuid`` in the context.
-        if not self.env.context.get("job_uuid"):
-            return self._prepare_payments_and_files(cycle, entitlements)
-        try:
-            return self._prepare_payments_and_files(cycle, entitlements)
-        except Exception as exc:
-            if not self._is_retried_job_error(exc):
-                self._release_cycle_after_failed_job(cycle, exc)
-            raise
+        return self._prepare_payments_and_files(cycle, entitlements)
 
     @api.model
     def _is_retried_job_error(self, error):
-        """queue_job runs the job again after these: the cycle stays locked."""
+        """queue_job runs the job again after these."""
         if isinstance(error, OperationalError):
             return error.pgcode in PG_CONCURRENCY_ERRORS_TO_RETRY
         return type(error).__name__ == "RetryableJobError"
@@ -243,43 +229,6 @@ class G2PFilesPaymentManager(models.Model):
             )
         # What super returned: (None, None) or (payments, None) on the real base.
         return payments, batches
-
-    def _release_cycle_after_failed_job(self, cycle, error):
-        """Unlock the cycle of a failed prepare job and say why in its chatter.
-
-        The job runner rolls the job's transaction back after the exception, so
-        anything written with ``self.env.cr`` would be lost with it, while the
-        lock was committed when the job was queued. A cursor of its own commits
-        the unlock and the message independently. It cannot wait on this
-        transaction: the savepoint rollback above released the rows it touched.
-        """
-        _logger.warning(
-            "File Payment Manager %s: prepare job for cycle %s failed: %s",
-            self.id,
-            cycle.id,
-            error,
-        )
-        message = _(
-            "Preparing the payments of this cycle with File Payment Manager "
-            "%(name)s failed, so no payment or voucher file was kept: %(error)s "
-            "Fix the cause (voucher templates, signing key or document store of "
-            "the manager) and click Prepare Payments again.",
-            name=self.name,
-            error=str(error) or error.__class__.__name__,
-        )
-        try:
-            with self.env.registry.cursor() as cr:
-                # Never hang the job worker on a lock held elsewhere.
-                cr.execute("SET LOCAL lock_timeout = '10s'")
-                env = api.Environment(cr, self.env.uid, self.env.context)
-                job_cycle = cycle.with_env(env).sudo()
-                job_cycle.write({"locked": False, "locked_reason": False})
-                job_cycle.message_post(body=message, subtype_xmlid="mail.mt_note")
-                env.flush_all()
-        except Exception:
-            # The job's own error matters more: it is re-raised by the caller.
-            _logger.exception("Could not unlock cycle %s after a failed job", cycle.id)
-        cycle.invalidate_recordset(["locked", "locked_reason"])
 
     def _get_render_jobs(self, payments, batches):
         """(file configs, records, field linking a code row to a record) to render."""

@@ -4,9 +4,9 @@ from . import (
     test_crypto_key_set,
     test_jwks_endpoint,
     test_payload_errors,
-    test_prepare_large_cycle,
     test_prepare_payments,
     test_template_checks,
     test_views,
+    test_voucher_chunks,
     test_voucher_files,
 )
