@@ -210,10 +210,20 @@ class G2PPaymentFileChunk(models.Model):
         )
 
     def action_retry(self):
-        """Queue the failed chunks' jobs again (after the cause is fixed)."""
-        failed = self.filtered(lambda c: c.state == const.CHUNK_STATE_FAILED)
+        """Queue the failed chunks' jobs again (after the cause is fixed).
+
+        Also those whose job gave up while the chunk stayed pending (retried
+        errors such as lock timeouts, until queue_job's retries ran out).
+        """
+        open_chunks = self.filtered(lambda c: c.state != const.CHUNK_STATE_DONE)
+        jobs = open_chunks._jobs().filtered(lambda j: j.state == "failed")
+        failed = open_chunks.filtered(
+            lambda c: (
+                c.state == const.CHUNK_STATE_FAILED or c.job_uuid in jobs.mapped("uuid")
+            )
+        )
         failed.write({"state": const.CHUNK_STATE_PENDING, "error": False})
-        failed._jobs().requeue()
+        jobs.requeue()
         return len(failed)
 
     @api.model

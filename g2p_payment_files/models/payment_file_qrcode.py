@@ -27,28 +27,35 @@ class G2PPaymentFileQRCode(models.Model):
     @api.depends("data", "qrcode_config_id")
     def _compute_qrcode_content(self):
         for rec in self:
-            svg = rec._render_svg() if rec.data else None
-            if svg:
-                uri = codes.svg_data_uri(svg)
+            uri = rec._render_data_uri() if rec.data else None
+            if uri:
                 rec.content_htmlsafe = uri
                 rec.content_base64 = uri.split(",", 1)[1]
             else:
                 rec.content_htmlsafe = rec.content_base64 = False
 
-    def _render_svg(self):
+    def _render_data_uri(self):
         self.ensure_one()
         config = self.qrcode_config_id
         try:
             if config.type == const.CODE_TYPE_CODE128:
-                return codes.code128_svg(self.data)
-            return codes.qr_svg(
-                self.data,
-                version=config.qrcode_version or None,
-                error_correction=codes.error_correction_from_upstream(
-                    config.qrcode_error_correct or "0"
-                ),
-                box_size=config.qrcode_box_size or 10,
-                border=config.qrcode_border if config.qrcode_border >= 0 else 4,
+                return codes.svg_data_uri(codes.code128_svg(self.data))
+            box_size = config.qrcode_box_size or 10
+            if config.image_format == const.IMAGE_FORMAT_SVG:
+                draw, to_uri = codes.qr_svg, codes.svg_data_uri
+            else:
+                draw, to_uri = codes.qr_png, codes.png_data_uri
+                box_size = min(box_size, const.QR_PNG_MAX_BOX_SIZE)
+            return to_uri(
+                draw(
+                    self.data,
+                    version=config.qrcode_version or None,
+                    error_correction=codes.error_correction_from_upstream(
+                        config.qrcode_error_correct or "0"
+                    ),
+                    box_size=box_size,
+                    border=config.qrcode_border if config.qrcode_border >= 0 else 4,
+                )
             )
         except RenderError as exc:
             raise self._image_error(exc) from exc

@@ -28,6 +28,14 @@ class G2PPaymentFileQRCodeConfig(models.Model):
     )
     qrcode_box_size = fields.Integer(default=10)
     qrcode_border = fields.Integer(default=4)
+    image_format = fields.Selection(
+        const.IMAGE_FORMAT_SELECTION,
+        default=const.IMAGE_FORMAT_PNG,
+        required=True,
+        help="How a QR code is put in the voucher (content_htmlsafe is a data URI "
+        "of this format). PNG makes PDFs several times faster and smaller; SVG "
+        "stays sharp at any zoom. Barcodes are always SVG.",
+    )
     body_string = fields.Text(
         string="Body",
         help="Inline template of the payload, e.g. "

@@ -58,11 +58,19 @@ class TestPreparePayments(FilePaymentCase):
             )
             self.assertEqual(decoded.header["kid"], kid)
             self.assertEqual(decoded.claims, claims)
+            # QR codes are PNGs by default (fast in wkhtmltopdf), barcodes SVG.
             self.assertTrue(
-                codes["jwt"].content_htmlsafe.startswith("data:image/svg+xml;base64,")
+                codes["jwt"].content_htmlsafe.startswith("data:image/png;base64,")
             )
+            png = base64.b64decode(codes["jwt"].content_base64)
+            self.assertTrue(png.startswith(b"\x89PNG"))
             svg = base64.b64decode(codes["ref"].content_base64)
             self.assertIn(b"<svg", svg)
+        codes["jwt"].qrcode_config_id.image_format = "svg"
+        codes["jwt"].invalidate_recordset()
+        self.assertTrue(
+            codes["jwt"].content_htmlsafe.startswith("data:image/svg+xml;base64,")
+        )
 
     def test_prepare_renders_per_batch_or_per_payment_as_the_tag_says(self):
         batch_config = self.env["g2p.payment.file.config"].create(

@@ -1,19 +1,22 @@
-"""QR code and Code-128 images as SVG text (nothing is written to disk)."""
+"""QR code and Code-128 images as SVG text or PNG (nothing is written to disk)."""
 
 import base64
 import functools
 import re
 
-import barcode
 import qrcode
-from barcode.errors import BarcodeError
-from barcode.writer import SVGWriter
 from qrcode import base as qr_base
 from qrcode import constants as qr_constants
 from qrcode import util as qr_util
 
 from . import const
+from .code128 import (  # noqa: F401 (part of this module's interface)
+    _code128_svg_reference,
+    code128_modules,
+    code128_svg,
+)
 from .errors import RenderError
+from .png import matrix_png
 
 _DARK_RUN = re.compile(rb"\x01+")
 _QR_LEVELS = {
@@ -272,16 +275,7 @@ def matrix_svg(matrix, *, box_size: int = 10, border: int = 4) -> str:
     )
 
 
-def qr_svg(
-    data: str,
-    *,
-    version: int | None = None,
-    error_correction: str = "M",
-    box_size: int = 10,
-    border: int = 4,
-    mask_pattern: int | None = const.QR_DEFAULT_MASK_PATTERN,
-) -> str:
-    """A QR code of ``data`` as SVG text (``box_size`` px per module)."""
+def _qr_image(draw, data, version, error_correction, box_size, border, mask_pattern):
     box_size = 10 if box_size is None else int(box_size)
     border = 4 if border is None else int(border)
     if box_size < 1 or border < 0:
@@ -292,23 +286,43 @@ def qr_svg(
         error_correction=error_correction,
         mask_pattern=mask_pattern,
     )
-    return matrix_svg(matrix, box_size=box_size, border=border)
+    return draw(matrix, box_size=box_size, border=border)
 
 
-def code128_svg(
-    data: str, *, write_text: bool = True, options: dict | None = None
+def qr_svg(
+    data: str,
+    *,
+    version: int | None = None,
+    error_correction: str = "M",
+    box_size: int = 10,
+    border: int = 4,
+    mask_pattern: int | None = const.QR_DEFAULT_MASK_PATTERN,
 ) -> str:
-    """A Code-128 barcode of ``data`` as SVG text (rendered in memory)."""
-    if not data:
-        raise RenderError("cannot encode an empty barcode")
-    writer_options = {"write_text": write_text}
-    writer_options.update(options or {})
-    try:
-        code = barcode.get("code128", data, writer=SVGWriter())
-        svg = code.render(writer_options)
-    except (ValueError, UnicodeError, BarcodeError) as exc:
-        raise RenderError("cannot encode %r as Code-128: %s" % (data, exc)) from exc
-    return svg.decode("utf-8") if isinstance(svg, bytes) else svg
+    """A QR code of ``data`` as SVG text (``box_size`` px per module)."""
+    return _qr_image(
+        matrix_svg, data, version, error_correction, box_size, border, mask_pattern
+    )
+
+
+def qr_png(
+    data: str,
+    *,
+    version: int | None = None,
+    error_correction: str = "M",
+    box_size: int = 10,
+    border: int = 4,
+    mask_pattern: int | None = const.QR_DEFAULT_MASK_PATTERN,
+) -> bytes:
+    """A QR code of ``data`` as PNG bytes (``box_size`` px per module); much
+    cheaper than SVG for wkhtmltopdf to put in a PDF."""
+    return _qr_image(
+        matrix_png, data, version, error_correction, box_size, border, mask_pattern
+    )
+
+
+def png_data_uri(png: bytes) -> str:
+    """``data:image/png;base64,...`` for an ``<img src>`` in a template."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def svg_data_uri(svg: str) -> str:

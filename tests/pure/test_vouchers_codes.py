@@ -39,23 +39,24 @@ CLAIMS_TEMPLATE = (
 
 # --- rasterisers --------------------------------------------------------------
 
-_RUN_RE = re.compile(r"M(\d+) (\d+)h(\d+)v1h-\d+z")
+_RUN_RE = re.compile(r"M([\d.]+) ([\d.]+)h([\d.]+)v([\d.]+)h-[\d.]+z")
 
 
 def raster_svg_pillow(svg, scale=4):
-    """Rasterise our QR SVG (path of runs) or python-barcode's SVG (rects)."""
+    """Rasterise our SVGs (one path of rectangles) or python-barcode's (rects)."""
     root = ET.fromstring(svg.split("?>", 1)[-1].split("]>", 1)[-1].strip())
     ns = "{http://www.w3.org/2000/svg}"
     if root.get("viewBox"):
-        _x, _y, width, height = (int(v) for v in root.get("viewBox").split())
-        image = Image.new("L", (width * scale, height * scale), 255)
+        _x, _y, width, height = (float(v) for v in root.get("viewBox").split())
+        # QR codes are drawn in module units, barcodes in millimetres.
+        unit = 10 * scale / 4 if root.get("width", "").endswith("mm") else scale
+        image = Image.new("L", (round(width * unit), round(height * unit)), 255)
         draw = ImageDraw.Draw(image)
         for path in root.iter(ns + "path"):
-            for x, y, w in _RUN_RE.findall(path.get("d")):
-                x, y, w = int(x), int(y), int(w)
+            for x, y, w, h in _RUN_RE.findall(path.get("d")):
+                x, y, w, h = (float(v) * unit for v in (x, y, w, h))
                 draw.rectangle(
-                    [x * scale, y * scale, (x + w) * scale - 1, (y + 1) * scale - 1],
-                    fill=0,
+                    [round(x), round(y), round(x + w) - 1, round(y + h) - 1], fill=0
                 )
         return image
     mm = 10 * scale / 4  # pixels per millimetre
@@ -311,3 +312,66 @@ def test_fast_layout_matches_python_qrcode_for_every_mask(mask):
     ):
         reference = codes.qr_matrix(data, mask_pattern=mask, fast=False)
         assert codes.qr_matrix(data, mask_pattern=mask) == reference
+
+
+@pytest.mark.parametrize("data", ["PAY-1", "0d9c8e1a-77f2", "Zz 09 ~!"])
+@pytest.mark.parametrize("write_text", [True, False])
+def test_code128_fast_path_draws_the_bars_python_barcode_draws(data, write_text):
+    """The one-path drawing puts every bar where python-barcode's writer does,
+    at the same symbol size."""
+    fast = codes.code128_svg(data, write_text=write_text)
+    reference = codes._code128_svg_reference(data, write_text=write_text)
+    rect = r'<rect x="([\d.]+)mm" y="[\d.]+mm" width="([\d.]+)mm"'
+    ref_bars = [
+        tuple(round(float(v), 3) for v in m) for m in re.findall(rect, reference)
+    ]
+    path = r"M([\d.]+) [\d.]+h([\d.]+)v"
+    fast_bars = [tuple(round(float(v), 3) for v in m) for m in re.findall(path, fast)]
+    assert fast_bars and fast_bars == ref_bars
+    size = r'width="([\d.]+)mm" height="([\d.]+)mm"'
+    assert [float(v) for v in re.search(size, fast).groups()] == pytest.approx(
+        [float(v) for v in re.search(size, reference).groups()]
+    )
+    assert (data in fast) == write_text
+
+
+def test_code128_writer_options_use_python_barcode_writer():
+    svg = codes.code128_svg("PAY-1", options={"module_height": 8.0})
+    assert "python-barcode" in svg
+    assert 'height="8.000mm"' in svg
+
+
+@pytest.mark.parametrize("decoder", list(DECODERS))
+@pytest.mark.parametrize("which", ["long_rs256_jwt", "cwt_payload"])
+def test_qr_png_decodes_back_to_exact_payload(request, decoder, which):
+    payload = request.getfixturevalue(which)
+    image = Image.open(io.BytesIO(codes.qr_png(payload, box_size=4)))
+    assert decoded_texts(image.convert("L"), decoder) == [payload]
+
+
+@pytest.mark.parametrize("box_size,border", [(10, 4), (3, 0), (1, 2), (7, 1)])
+def test_qr_png_has_the_pixels_pillow_draws_from_the_same_matrix(
+    cwt_payload, box_size, border
+):
+    """The hand-written PNG is pixel for pixel what Pillow makes of the matrix."""
+    matrix = codes.qr_matrix(cwt_payload)
+    size = len(matrix) + 2 * border
+    reference = Image.new("L", (size, size), 255)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                reference.putpixel((x + border, y + border), 0)
+    reference = reference.resize((size * box_size, size * box_size), Image.NEAREST)
+    ours = Image.open(
+        io.BytesIO(codes.matrix_png(matrix, box_size=box_size, border=border))
+    )
+    assert ours.mode == "1"
+    assert ours.size == reference.size
+    assert list(ours.convert("L").getdata()) == list(reference.getdata())
+
+
+def test_png_data_uri_round_trips():
+    png = codes.qr_png("G2P:ABC", box_size=2)
+    uri = codes.png_data_uri(png)
+    assert uri.startswith("data:image/png;base64,")
+    assert base64.b64decode(uri.split(",", 1)[1]) == png

@@ -144,16 +144,24 @@ def test_fragments_and_single_document():
 
 
 @needs_wkhtmltopdf
-def test_qr_in_pdf_decodes_from_the_printed_page(tmp_path):
+@pytest.mark.parametrize("image", ["svg", "png"])
+def test_qr_in_pdf_decodes_from_the_printed_page(tmp_path, image):
+    """Both image formats survive wkhtmltopdf (which JPEG-encodes PNGs) and
+    printing at 150 dpi."""
     zxingcpp = pytest.importorskip("zxingcpp")
     pil_image = pytest.importorskip("PIL.Image")
     if not shutil.which("pdftoppm"):
         pytest.skip("poppler-utils is not installed")
     payloads = ["HC1:6BFOXN*TS0BI$ZD.P9UOL97O4-2HH77HRM3DSPTL%s" % i for i in range(3)]
+    payloads.append("G2P:" + "6BFOXN*TS0BI$ZD.P9UOL97O4-2HH77HRM3DSPT" * 11)
+    if image == "svg":
+        uris = [codes.svg_data_uri(codes.qr_svg(text)) for text in payloads]
+    else:
+        uris = [codes.png_data_uri(codes.qr_png(text, box_size=4)) for text in payloads]
     htmls = [
         '<html><body><h1>Voucher</h1><img style="width:60mm" src="%s"/></body></html>'
-        % codes.svg_data_uri(codes.qr_svg(text))
-        for text in payloads
+        % uri
+        for uri in uris
     ]
     for index, data in enumerate(pdf.htmls_to_pdfs(htmls)):
         path = tmp_path / ("v%d.pdf" % index)
