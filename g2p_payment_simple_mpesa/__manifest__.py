@@ -13,11 +13,13 @@
         "mail",
         "g2p_registry_base",
         "g2p_programs",
+        "queue_job",
     ],
     "external_dependencies": {"python": ["requests"]},
     "data": [
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
+        "data/queue_job_data.xml",
         "views/payment_mpesa_attempt_views.xml",
         "views/payment_manager_views.xml",
         "views/payment_views.xml",

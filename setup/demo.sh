@@ -37,6 +37,9 @@ if [ -n "${ODOO_SRC:-}" ] && [ -f "$ODOO_SRC/odoo-bin" ]; then
     python_env || { echo "demo: creating $VENV failed (see $WORK/pip.log)"; exit 1; }
     odoo_env || { echo "demo: installing Odoo's requirements failed (see $WORK/pip-odoo.log)"; exit 1; }
     openg2p_env || { echo "demo: installing the OpenG2P base's requirements failed (see $WORK/pip-openg2p.log)"; exit 1; }
+    if [ "${DEMO_BASE:-standin}" = standin ]; then
+        standin_env || { echo "demo: installing the stand-in base's queue_job failed (see $WORK/pip-standin.log)"; exit 1; }
+    fi
     export ODOO_SRC
     exec "$VPY" "$repo/setup/demo.py" "$@"
 elif [ -n "$ODOO_PY" ]; then

@@ -159,6 +159,22 @@ openg2p_env() {
     echo "$want" >"$stamp"
 }
 
+# The stand-in base's OCA addons (queue_job from PyPI, pinned in
+# requirements-standin.txt) in a directory of their own, never in $VENV's
+# odoo/addons: the real-base tier shares $VENV and must load OpenG2P's vendored
+# queue_job.  Reused while the pins do not change; tests/odoo_tier/run.py puts
+# it on the stand-in's addons path (G2P_STANDIN_ADDONS, exported here).
+standin_env() {
+    [ -n "${ODOO_SRC:-}${ODOO_PY}" ] || return 0
+    local dir
+    dir=$("$VPY" tests/odoo_tier/standin_addons.py 2>"$WORK/pip-standin.log") || {
+        tail -n 5 "$WORK/pip-standin.log"
+        return 1
+    }
+    [ -s "$WORK/pip-standin.log" ] && cat "$WORK/pip-standin.log"
+    export G2P_STANDIN_ADDONS="$dir"
+}
+
 # Odoo's own requirements, adapted for a current Python stack, then Odoo
 # itself (editable, compat mode) and the OCA fastapi addons from PyPI.
 odoo_env() {

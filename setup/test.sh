@@ -2,7 +2,8 @@
 # The project's one test command:  bash setup/test.sh
 #
 #   1. Debian packages it needs (apt, only what is missing, only as root)
-#   2. a virtualenv (.venv, or $G2P_VENV) with requirements*.txt
+#   2. a virtualenv (.venv, or $G2P_VENV) with requirements*.txt (the stand-in's
+#      queue_job from requirements-standin.txt goes to a directory of its own)
 #   3. lint: ruff on the repo, pylint-odoo mandatory checks on the 5 modules
 #   4. pure tier: pytest tests/pure (never needs Odoo)
 #   5. Odoo tiers: tests/odoo_tier/run.py once on the stand-in base and, when
@@ -86,9 +87,15 @@ main() {
     system_packages || die "installing Debian packages failed (see $WORK/apt.log)"
     t=$SECONDS
     python_env || die "creating the virtualenv failed (see $WORK/pip.log)"
+    local bases=(standin)
+    [ -n "$OPENG2P_ADDONS" ] && bases+=(openg2p)
+    [ -n "${G2P_BASES:-}" ] && read -r -a bases <<<"${G2P_BASES//,/ }"
     if [ "${G2P_SKIP_ODOO:-}" != 1 ]; then
         odoo_env || die "installing Odoo's requirements failed (see $WORK/pip-odoo.log)"
         openg2p_env || die "installing the OpenG2P base's requirements failed (see $WORK/pip-openg2p.log)"
+        if [[ " ${bases[*]} " == *" standin "* ]]; then
+            standin_env || die "installing the stand-in base's queue_job failed (see $WORK/pip-standin.log)"
+        fi
     fi
     echo "environment ready in $((SECONDS - t)) s ($VENV)"
 
@@ -99,9 +106,6 @@ main() {
     fi
     t=$SECONDS; pure_tier; pure_rc=$?; pure_s=$((SECONDS - t))
 
-    local bases=(standin)
-    [ -n "$OPENG2P_ADDONS" ] && bases+=(openg2p)
-    [ -n "${G2P_BASES:-}" ] && read -r -a bases <<<"${G2P_BASES//,/ }"
     for base in "${bases[@]}"; do
         if [ "${G2P_SKIP_ODOO:-}" = 1 ]; then
             echo "Odoo tier ($base base) skipped: G2P_SKIP_ODOO=1"

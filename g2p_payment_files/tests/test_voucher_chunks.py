@@ -1,8 +1,13 @@
 from datetime import timedelta
 
-from odoo import Command, fields
+import psycopg2.errors
+from psycopg2 import errorcodes
+
+from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
@@ -209,3 +214,95 @@ class TestVoucherChunks(FilePaymentCase):
             self.large_cycle.prepare_payment()
         self.assertFalse(self.large_cycle.locked)
         self.assertFalse(self._chunks())
+
+
+@tagged("post_install", "-at_install")
+class TestVoucherChunkClaim(TransactionCase):
+    """The claim of a chunk against a second run in another transaction
+    (committed rows, two database connections, as two workers would)."""
+
+    def setUp(self):
+        super().setUp()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+            program = env["g2p.program"].create({"name": "Claim test program"})
+            today = fields.Date.today()
+            cycle = env["g2p.cycle"].create(
+                {
+                    "name": "Claim test cycle",
+                    "program_id": program.id,
+                    "start_date": today,
+                    "end_date": today,
+                }
+            )
+            manager = env["g2p.program.payment.manager.file"].create(
+                {"name": "Claim test manager", "program_id": program.id}
+            )
+            chunk = env["g2p.payment.file.chunk"].create(
+                {
+                    "manager_id": manager.id,
+                    "cycle_id": cycle.id,
+                    "run_ref": "claim-test",
+                    "plan": [],
+                }
+            )
+            self.ids = (program.id, cycle.id, manager.id, chunk.id)
+        self.addCleanup(self._remove_committed_rows)
+
+    def _remove_committed_rows(self):
+        program_id, cycle_id, manager_id, chunk_id = self.ids
+        with self.registry.cursor() as cr:
+            # Rows other tests could see (a published key above all) go; the
+            # program, which the real base links to managers of every kind,
+            # is archived.
+            cr.execute("DELETE FROM g2p_payment_file_chunk WHERE id = %s", [chunk_id])
+            cr.execute(
+                "DELETE FROM g2p_crypto_key_set WHERE file_payment_manager_id = %s",
+                [manager_id],
+            )
+            cr.execute(
+                "DELETE FROM g2p_program_payment_manager_file WHERE id = %s",
+                [manager_id],
+            )
+            cr.execute("DELETE FROM g2p_cycle WHERE id = %s", [cycle_id])
+            cr.execute(
+                "UPDATE g2p_program SET active = false WHERE id = %s", [program_id]
+            )
+
+    def _chunk_in_new_cursor(self):
+        cr = self.registry.cursor()
+        self.addCleanup(cr.close)
+        return api.Environment(cr, SUPERUSER_ID, {})["g2p.payment.file.chunk"].browse(
+            self.ids[3]
+        )
+
+    def test_a_second_run_cannot_claim_a_chunk_being_run(self):
+        first, second = self._chunk_in_new_cursor(), self._chunk_in_new_cursor()
+        self.assertTrue(first._claim())
+        with (
+            self.assertRaises(psycopg2.errors.LockNotAvailable),
+            mute_logger("odoo.sql_db"),
+        ):
+            second._claim()
+        second.env.cr.rollback()
+        first.env.cr.rollback()
+
+    def test_a_run_that_started_before_the_other_committed_retries_then_skips(self):
+        first, second = self._chunk_in_new_cursor(), self._chunk_in_new_cursor()
+        # The second run's snapshot is taken before the first one commits.
+        second.env.cr.execute("SELECT 1")
+        self.assertTrue(first._claim())
+        first.write({"state": "done"})
+        first.env.cr.commit()
+        # Reading the state from its old snapshot would say "pending" and
+        # pay everyone again: PostgreSQL refuses (queue_job retries the job).
+        with (
+            self.assertRaises(psycopg2.errors.SerializationFailure),
+            mute_logger("odoo.sql_db"),
+        ):
+            second._claim()
+        second.env.cr.rollback()
+        self.assertFalse(second._claim(), "the retried run finds the chunk done")
+        # Both errors are among those queue_job retries.
+        self.assertIn(errorcodes.SERIALIZATION_FAILURE, PG_CONCURRENCY_ERRORS_TO_RETRY)
+        self.assertIn(errorcodes.LOCK_NOT_AVAILABLE, PG_CONCURRENCY_ERRORS_TO_RETRY)

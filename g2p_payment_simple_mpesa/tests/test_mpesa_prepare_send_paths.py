@@ -1,20 +1,10 @@
-from contextlib import nullcontext
-
 from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
+from odoo.addons.queue_job.tests.common import trap_jobs
+
 from .common import MpesaCase, const
-
-try:  # OpenG2P's base depends on queue_job; the stand-in has none.
-    from odoo.addons.queue_job.tests.common import trap_jobs
-except ImportError:
-    trap_jobs = None
-
-
-def queue_job_trap(env):
-    """queue_job's ``trap_jobs`` where the base runs jobs (OpenG2P), else None."""
-    return trap_jobs if trap_jobs and "queue.job" in env else None
 
 
 @tagged("post_install", "-at_install")
@@ -71,32 +61,37 @@ class TestMpesaPrepareSendPaths(MpesaCase):
         cycle = self.phone_cycle(2, first=621)
         self._assert_prepare_refused(cycle, "Large only", "last batch tag")
 
-    # -- 50 batches: OpenG2P sends them in a queue_job -------------------------
-    def _fifty_batch_cycle(self, first):
+    # -- 50 batches: both bases send them in a queue_job ----------------------
+    def _fifty_batch_cycle(self, first, count=50):
         one_each = self.env["g2p.payment.batch.tag"].create(
             {"name": "One each", "order": 1, "domain": "[]", "max_batch_size": 1}
         )
         self.manager.batch_tag_ids = [Command.set(one_each.ids)]
-        cycle = self.phone_cycle(50, first=first)
+        cycle = self.phone_cycle(count, first=first)
         cycle.prepare_payment()
-        self.assertEqual(len(cycle.payment_batch_ids), 50)
+        self.assertEqual(len(cycle.payment_batch_ids), count)
         return cycle
+
+    def test_forty_nine_batches_are_queued_on_the_click(self):
+        cycle = self._fifty_batch_cycle(first=650, count=49)
+        with trap_jobs() as trap:
+            action = cycle.send_payment()
+            trap.assert_jobs_count(0)
+        self.assertIn("49 batches", action["params"]["message"])
+        self.assertFalse(cycle.locked)
+        self.assertTrue(all(cycle.payment_batch_ids.mapped("mpesa_due")))
+        self.assertEqual(set(self.states(cycle)), {const.QUEUED})
 
     def test_fifty_batches_are_queued_by_send_and_each_paid_once(self):
         cycle = self._fifty_batch_cycle(first=700)
         batches = cycle.payment_batch_ids
-        jobs_trap = queue_job_trap(self.env)
-        if jobs_trap:
-            # OpenG2P: one job for the cycle, locked until the job is done.
-            with jobs_trap() as trap:
-                action = cycle.send_payment()
-                self.assertEqual(trap.jobs_count(only=self.manager._send_payments), 1)
-                self.assertTrue(cycle.locked)
-                self.assertFalse(any(batches.mapped("mpesa_due")))
-                trap.perform_enqueued_jobs()
-        else:
-            # The stand-in sends synchronously, whatever the number of batches.
+        # One job for the cycle, locked until the job is done.
+        with trap_jobs() as trap:
             action = cycle.send_payment()
+            trap.assert_jobs_count(1, only=self.manager._send_payments)
+            self.assertTrue(cycle.locked)
+            self.assertFalse(any(batches.mapped("mpesa_due")))
+            trap.perform_enqueued_jobs()
         self.assertEqual(action["params"]["type"], "success")
         self.assertFalse(cycle.locked)
         self.assertTrue(all(batches.mapped("mpesa_due")))
@@ -114,36 +109,28 @@ class TestMpesaPrepareSendPaths(MpesaCase):
     def test_send_config_error_is_raised_on_the_click_and_leaves_no_lock(self):
         cycle = self._fifty_batch_cycle(first=760)
         self.manager.password = False
-        jobs_trap = queue_job_trap(self.env)
-        with jobs_trap() if jobs_trap else nullcontext() as trap:
+        with trap_jobs() as trap:
             with self.assertRaises(UserError) as caught:
                 cycle.send_payment()
-            if trap is not None:
-                self.assertEqual(trap.jobs_count(), 0)
+            trap.assert_jobs_count(0)
         self.assertIn("Mpesa manager", str(caught.exception))
         self.assertIn("password", str(caught.exception))
         self.assertFalse(cycle.locked)
         self.assertFalse(any(cycle.payment_batch_ids.mapped("mpesa_due")))
 
-    # -- 200 entitlements: OpenG2P prepares them in a queue_job ----------------
+    # -- 200 entitlements: both bases prepare them in a queue_job -------------
     def test_large_cycle_prepared_in_a_job_is_auto_disbursed(self):
         self.manager.mpesa_auto_disburse = True
         cycle = self.phone_cycle(200, first=800)
         cron = self.env.ref("g2p_payment_simple_mpesa.ir_cron_mpesa_disburse")
         Trigger = self.env["ir.cron.trigger"]
         before = Trigger.search([("cron_id", "=", cron.id)])
-        jobs_trap = queue_job_trap(self.env)
-        if jobs_trap:
-            with jobs_trap() as trap:
-                cycle.prepare_payment()
-                self.assertEqual(
-                    trap.jobs_count(only=self.manager._prepare_payments), 1
-                )
-                self.assertTrue(cycle.locked)
-                self.assertFalse(self.payments(cycle))
-                trap.perform_enqueued_jobs()
-        else:
+        with trap_jobs() as trap:
             cycle.prepare_payment()
+            trap.assert_jobs_count(1, only=self.manager._prepare_payments)
+            self.assertTrue(cycle.locked)
+            self.assertFalse(self.payments(cycle))
+            trap.perform_enqueued_jobs()
         self.assertFalse(cycle.locked)
         payments = self.payments(cycle)
         self.assertEqual(len(payments), 200)

@@ -6,7 +6,7 @@
     "author": "G2P payment addons team",
     "website": "https://github.com/OpenG2P/openg2p-program",
     "license": "LGPL-3",
-    "depends": ["g2p_registry_base", "mail"],
+    "depends": ["g2p_registry_base", "mail", "queue_job"],
     "data": [
         "security/program_security.xml",
         "security/ir.model.access.csv",

@@ -40,6 +40,7 @@ sys.path.insert(0, str(HERE))
 
 import odoo_log  # noqa: E402
 import pg  # noqa: E402  (psycopg2 only when a database is needed)
+import standin_addons  # noqa: E402
 from pg import free_port  # noqa: E402
 
 DEFAULT_MODULES = (
@@ -51,9 +52,9 @@ DEFAULT_MODULES = (
 )
 ADDONS = ("g2p_payment_files", "g2p_payment_simple_mpesa")
 BASES = ("standin", "openg2p")
-# The real base runs prepare/send as queue_job jobs: servers that should run
-# them load queue_job server-wide (its job runner).
-SERVER_WIDE = {"standin": "base,web", "openg2p": "base,web,queue_job"}
+# Both bases run large prepare/send runs as queue_job jobs: servers load
+# queue_job server-wide (its job runner).
+SERVER_WIDE = {"standin": "base,web,queue_job", "openg2p": "base,web,queue_job"}
 SKIP_RC = 3
 SKIP_HINT = "set ODOO_SRC=/path/to/odoo-17 source tree"
 MAX_PRINTED_LINES = 40
@@ -114,14 +115,24 @@ def find_odoo(odoo_src=None, python=None):
     return [python, "-m", "odoo"], None
 
 
+def _say(text):
+    print(f"Odoo tier: {text}", flush=True)
+
+
 def default_addons_path(odoo_src, base="standin", openg2p_addons=()):
-    """Odoo's addons, then the base (stand-in or the real OpenG2P dirs), then ours."""
+    """Odoo's addons, then the base (stand-in or the real OpenG2P dirs), then ours.
+
+    The stand-in's OCA dependencies (queue_job from PyPI) come from a directory
+    of their own, installed on first use; the real base brings its own copy.
+    Raises ``standin_addons.StandinAddonsError`` when they cannot be installed.
+    """
     parts = []
     if odoo_src and (Path(odoo_src) / "addons").is_dir():
         parts.append(str(Path(odoo_src) / "addons"))
     if base == "openg2p":
         parts += [str(Path(p).resolve()) for p in openg2p_addons]
     else:
+        parts.append(standin_addons.ensure(log=_say))
         parts.append(str(REPO / "openg2p_base_standin"))
     parts.append(str(REPO))
     return parts
@@ -166,6 +177,44 @@ def _print_record(rec):
         print(f"    ... ({len(lines) - MAX_PRINTED_LINES} more lines)")
 
 
+def installed_version(target, db, module):
+    """The version of ``module`` installed in ``db``, or None."""
+    conn = target.connect(db)
+    try:
+        with conn.cursor() as cr:
+            cr.execute(
+                "SELECT latest_version FROM ir_module_module "
+                "WHERE name = %s AND state = 'installed'",
+                (module,),
+            )
+            row = cr.fetchone()
+            return row[0] if row else None
+    finally:
+        conn.close()
+
+
+def check_queue_job(args, target, db):
+    """Say which queue_job the tier installed; a problem when it is not the
+    addons path's copy (another one shadows it, e.g. in the venv's odoo/addons:
+    the real-base tier must run OpenG2P's vendored queue_job)."""
+    source, expected = standin_addons.find_module(args.addons_path, "queue_job")
+    try:
+        version = installed_version(target, db, "queue_job")
+    except Exception as exc:  # judge() already reports an unreadable database
+        return [], f"queue_job version unknown ({str(exc).strip().splitlines()[0]})"
+    if not version:
+        return [], None  # a module subset without queue_job (runner self-test)
+    line = f"Odoo tier ({args.base} base): queue_job {version} installed"
+    if version == expected:
+        return [], f"{line}, from {source}"
+    return [
+        f"queue_job {version} was installed, but the addons path's copy is "
+        f"{expected or 'missing'}" + (f" ({source})" if source else "") + ": "
+        "another queue_job shadows it (pip uninstall odoo-addon-queue_job from "
+        "the virtualenv; the stand-in's copy lives in its own directory)"
+    ], line
+
+
 # --------------------------------------------------------------------------
 # The Odoo run
 # --------------------------------------------------------------------------
@@ -193,6 +242,10 @@ def run_odoo_tests(args, odoo_cmd, target, db, log_path, data_dir):
     print(f"Odoo tier ({args.base} base): installing {','.join(args.modules)} "
           f"into {db} "
           f"(log: {log_path})", flush=True)
+    source, version = standin_addons.find_module(args.addons_path, "queue_job")
+    if source:
+        print(f"Odoo tier ({args.base} base): queue_job {version} on the addons "
+              f"path at {source}", flush=True)
     env = dict(env_with_support(), PYTHONUNBUFFERED="1")
     start = time.monotonic()
     with open(log_path, "w", encoding="utf-8") as log:
@@ -357,11 +410,17 @@ def main(argv=None):
                      odoo={"problems": [str(why)]})
         return 2
 
-    args.addons_path = (
-        [p for p in args.addons_path.split(",") if p]
-        if args.addons_path
-        else default_addons_path(odoo_src, args.base, args.openg2p_addons)
-    ) + [str(Path(p).resolve()) for p in args.extra_addons_path]
+    try:
+        args.addons_path = (
+            [p for p in args.addons_path.split(",") if p]
+            if args.addons_path
+            else default_addons_path(odoo_src, args.base, args.openg2p_addons)
+        ) + [str(Path(p).resolve()) for p in args.extra_addons_path]
+    except standin_addons.StandinAddonsError as why:
+        print(f"Odoo tier FAILED: {why}")
+        write_result(args.result_json, status="failed",
+                     odoo={"problems": [str(why)]})
+        return 2
 
     work = Path(args.work_dir).resolve()
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -388,6 +447,12 @@ def main(argv=None):
         created.append(db)
         rc, seconds = run_odoo_tests(args, odoo_cmd, target, db, log_path, data_dir)
         report, problems, not_installed = judge(args, target, db, log_path, rc, seconds)
+        qj_problems, qj_line = check_queue_job(args, target, db)
+        if qj_line:
+            print(qj_line, flush=True)
+        for reason in qj_problems:
+            print(f"Odoo tier FAILED: {reason}")
+        problems += qj_problems
         result["odoo"] = {
             "tests": report.tests, "failed": report.failed, "errors": report.errors,
             "seconds": round(seconds, 1), "log": str(log_path),

@@ -25,21 +25,24 @@ def line(level, logger, msg, db=DB):
 
 def result_line(failed=0, errors=0, tests=3, level="INFO"):
     return line(
-        level, "odoo.tests.result",
+        level,
+        "odoo.tests.result",
         f"{failed} failed, {errors} error(s) of {tests} tests when loading "
         f"database '{DB}'",
     )
 
 
-CLEAN_RUN = "\n".join([
-    "# /venv/bin/python odoo-bin -d g2p_test_tier_1 ...",
-    "Running as user 'root' is a security risk.",
-    line("INFO", "odoo", "Odoo version 17.0", db="?"),
-    line("WARNING", "odoo.addons.base.models.res_lang", "no translation for fr"),
-    line("INFO", "odoo.service.server", "Starting post tests"),
-    line("INFO", "odoo.tests.stats", "g2p_programs: 3 tests 0.14s 8 queries"),
-    result_line(),
-])
+CLEAN_RUN = "\n".join(
+    [
+        "# /venv/bin/python odoo-bin -d g2p_test_tier_1 ...",
+        "Running as user 'root' is a security risk.",
+        line("INFO", "odoo", "Odoo version 17.0", db="?"),
+        line("WARNING", "odoo.addons.base.models.res_lang", "no translation for fr"),
+        line("INFO", "odoo.service.server", "Starting post tests"),
+        line("INFO", "odoo.tests.stats", "g2p_programs: 3 tests 0.14s 8 queries"),
+        result_line(),
+    ]
+)
 
 
 def test_clean_run_passes_and_counts_tests():
@@ -51,19 +54,27 @@ def test_clean_run_passes_and_counts_tests():
 
 
 def test_failing_test_is_named_with_its_module():
-    text = "\n".join([
-        line("INFO", "odoo.service.server", "Starting post tests"),
-        line("INFO", "odoo.addons.g2p_payment_files.tests.test_batch", "=" * 70),
-        line("ERROR", "odoo.addons.g2p_payment_files.tests.test_batch",
-             "FAIL: TestBatch.test_voucher_signed_once"),
-        "Traceback (most recent call last):",
-        '  File "test_batch.py", line 9, in test_voucher_signed_once',
-        "AssertionError: 2 != 1",
-        line("ERROR", "odoo.addons.g2p_payment_files.tests.test_batch",
-             "ERROR: TestBatch.test_pdf"),
-        "ValueError: boom",
-        result_line(failed=1, errors=1, tests=5, level="ERROR"),
-    ])
+    text = "\n".join(
+        [
+            line("INFO", "odoo.service.server", "Starting post tests"),
+            line("INFO", "odoo.addons.g2p_payment_files.tests.test_batch", "=" * 70),
+            line(
+                "ERROR",
+                "odoo.addons.g2p_payment_files.tests.test_batch",
+                "FAIL: TestBatch.test_voucher_signed_once",
+            ),
+            "Traceback (most recent call last):",
+            '  File "test_batch.py", line 9, in test_voucher_signed_once',
+            "AssertionError: 2 != 1",
+            line(
+                "ERROR",
+                "odoo.addons.g2p_payment_files.tests.test_batch",
+                "ERROR: TestBatch.test_pdf",
+            ),
+            "ValueError: boom",
+            result_line(failed=1, errors=1, tests=5, level="ERROR"),
+        ]
+    )
     report = odoo_log.analyse(text)
     assert (report.tests, report.failed, report.errors) == (5, 1, 1)
     assert report.failing_tests == [
@@ -78,9 +89,14 @@ def test_failing_test_is_named_with_its_module():
 
 
 def test_error_record_fails_even_when_all_tests_pass():
-    text = CLEAN_RUN + "\n" + line(
-        "ERROR", "odoo.addons.g2p_payment_simple_mpesa.models.payment_manager",
-        "Dispatch of batch 7 crashed",
+    text = (
+        CLEAN_RUN
+        + "\n"
+        + line(
+            "ERROR",
+            "odoo.addons.g2p_payment_simple_mpesa.models.payment_manager",
+            "Dispatch of batch 7 crashed",
+        )
     )
     report = odoo_log.analyse(text)
     assert (report.failed, report.errors) == (0, 0)
@@ -88,13 +104,18 @@ def test_error_record_fails_even_when_all_tests_pass():
 
 
 def test_critical_install_failure_without_result_line_fails():
-    text = "\n".join([
-        line("INFO", "odoo.modules.loading", "loading 12 modules..."),
-        line("CRITICAL", "odoo.service.server",
-             f"Failed to initialize database `{DB}`."),
-        "Traceback (most recent call last):",
-        "odoo.tools.convert.ParseError: while parsing views/x.xml:3",
-    ])
+    text = "\n".join(
+        [
+            line("INFO", "odoo.modules.loading", "loading 12 modules..."),
+            line(
+                "CRITICAL",
+                "odoo.service.server",
+                f"Failed to initialize database `{DB}`.",
+            ),
+            "Traceback (most recent call last):",
+            "odoo.tools.convert.ParseError: while parsing views/x.xml:3",
+        ]
+    )
     report = odoo_log.analyse(text)
     problems = report.problems()
     assert not report.result_seen
@@ -122,10 +143,15 @@ def test_ansi_colours_and_perf_suffix_are_tolerated():
 
 
 def test_word_error_inside_an_info_message_is_not_an_error():
-    report = odoo_log.analyse(CLEAN_RUN + "\n" + line(
-        "INFO", "odoo.addons.g2p_programs.models.payment",
-        "payment 4 marked ERROR by the gateway (expected in this test)",
-    ))
+    report = odoo_log.analyse(
+        CLEAN_RUN
+        + "\n"
+        + line(
+            "INFO",
+            "odoo.addons.g2p_programs.models.payment",
+            "payment 4 marked ERROR by the gateway (expected in this test)",
+        )
+    )
     assert report.problems() == []
 
 

@@ -17,17 +17,26 @@ JUNIT = (
 
 
 def write_junit(path, tests, failures=0, errors=0, skipped=0):
-    path.write_text(JUNIT.format(
-        tests=tests, failures=failures, errors=errors, skipped=skipped
-    ))
+    path.write_text(
+        JUNIT.format(tests=tests, failures=failures, errors=errors, skipped=skipped)
+    )
 
 
 def write_odoo(work, tests, failed=0, errors=0, problems=(), base="standin"):
-    (work / f"odoo-result-{base}.json").write_text(json.dumps({
-        "status": "failed" if problems else "passed",
-        "odoo": {"tests": tests, "failed": failed, "errors": errors,
-                 "seconds": 61.2, "problems": list(problems)},
-    }))
+    (work / f"odoo-result-{base}.json").write_text(
+        json.dumps(
+            {
+                "status": "failed" if problems else "passed",
+                "odoo": {
+                    "tests": tests,
+                    "failed": failed,
+                    "errors": errors,
+                    "seconds": 61.2,
+                    "problems": list(problems),
+                },
+            }
+        )
+    )
 
 
 def test_all_green_sums_every_tier(tmp_path):

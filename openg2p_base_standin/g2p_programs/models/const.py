@@ -41,3 +41,9 @@ PAYMENT_STATUSES = [
 ]
 
 DEFAULT_MAX_BATCH_SIZE = 500
+
+# Upstream's thresholds (also class attributes of the default payment manager,
+# as upstream): from this many approved entitlements Prepare runs as one
+# queue_job, from this many batches Send runs as one queue_job per cycle.
+MAX_PAYMENTS_FOR_SYNC_PREPARE = 200
+MAX_BATCHES_FOR_SYNC_SEND = 50

@@ -33,8 +33,8 @@ class G2PCycle(models.Model):
     payment_batch_ids = fields.One2many(
         "g2p.payment.batch", "cycle_id", "Payment Batches"
     )
-    # Set while a queued job works on the cycle (upstream runs big prepare and
-    # send runs as queue_job jobs; the stand-in has none, but keeps the fields).
+    # Set while a queued job prepares or sends the cycle's payments (from 200
+    # entitlements / 50 batches); the job's on_done hook clears them.
     locked = fields.Boolean(default=False)
     locked_reason = fields.Char()
     currency_id = fields.Many2one("res.currency", related="program_id.currency_id")
@@ -130,6 +130,10 @@ class G2PCycle(models.Model):
 
     def send_payment(self):
         return self._get_payment_manager().send_payments(self.payment_batch_ids)
+
+    def refresh_page(self):
+        """Reload the form to see whether the queued job is done (as upstream)."""
+        return {"type": "ir.actions.client", "tag": "reload"}
 
     def open_payments_form(self):
         self.ensure_one()

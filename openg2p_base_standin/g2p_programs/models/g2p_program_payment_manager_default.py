@@ -5,6 +5,9 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
 
+from odoo.addons.queue_job.delay import group
+
+from . import const
 from .const import DEFAULT_MAX_BATCH_SIZE
 
 _logger = logging.getLogger(__name__)
@@ -14,6 +17,10 @@ class G2PProgramPaymentManagerDefault(models.Model):
     _name = "g2p.program.payment.manager.default"
     _inherit = ["g2p.base.program.payment.manager", "g2p.manager.source.mixin"]
     _description = "Default Payment Manager"
+
+    # Upstream keeps the thresholds on the class; addons may read them there.
+    MAX_PAYMENTS_FOR_SYNC_PREPARE = const.MAX_PAYMENTS_FOR_SYNC_PREPARE
+    MAX_BATCHES_FOR_SYNC_SEND = const.MAX_BATCHES_FOR_SYNC_SEND
 
     currency_id = fields.Many2one(
         "res.currency", related="program_id.currency_id", readonly=True
@@ -88,17 +95,32 @@ class G2PProgramPaymentManagerDefault(models.Model):
     def prepare_payments(self, cycle, entitlements=None):
         """Issue payments for the cycle's approved entitlements.
 
-        Upstream queues this as a job from 200 entitlements on; the stand-in
-        has no job queue and always works synchronously.
+        As upstream: below ``MAX_PAYMENTS_FOR_SYNC_PREPARE`` approved
+        entitlements (already paid ones included) on the click, from there on
+        in one queued job while the cycle is locked.
         """
         self.ensure_one()
         if not entitlements:
             entitlements = cycle.entitlement_ids
         entitlements = entitlements.filtered(lambda e: e.state == "approved")
-        if not entitlements:
+        entitlements_count = len(entitlements)
+        if not entitlements_count:
             return self._notification(
                 _("Cycle %(cycle)s has no approved entitlements.", cycle=cycle.name),
                 kind="danger",
+            )
+        if entitlements_count >= self.MAX_PAYMENTS_FOR_SYNC_PREPARE:
+            self._prepare_payments_async(cycle, entitlements, entitlements_count)
+            return self._notification(
+                _(
+                    "Preparing the payments of %(count)s entitlements of cycle "
+                    "%(cycle)s in the background; the cycle stays locked until "
+                    "it is done.",
+                    count=entitlements_count,
+                    cycle=cycle.name,
+                ),
+                kind="success",
+                sticky=True,
             )
         payments, _batches = self._prepare_payments(cycle, entitlements)
         if not payments:
@@ -119,6 +141,28 @@ class G2PProgramPaymentManagerDefault(models.Model):
             ),
             kind="success",
         )
+
+    def _prepare_payments_async(self, cycle, entitlements, entitlements_count):
+        """Queue ``_prepare_payments`` as one job; ``mark_job_as_done`` unlocks."""
+        _logger.debug("Manager %s: preparing cycle %s in a job", self.id, cycle.id)
+        cycle.message_post(
+            body=_(
+                "Preparing payments for %(count)s entitlements in a queued job.",
+                count=entitlements_count,
+            )
+        )
+        cycle.write(
+            {
+                "locked": True,
+                "locked_reason": _("Preparing payments for the cycle's entitlements."),
+            }
+        )
+        # One job, as upstream. A failed job leaves the cycle locked there too.
+        main_job = group(self.delayable()._prepare_payments(cycle, entitlements))
+        main_job.on_done(
+            self.delayable().mark_job_as_done(cycle, _("Payments prepared."))
+        )
+        main_job.delay()
 
     def _entitlements_to_pay(self, entitlements):
         """Approved entitlements with no payment, or only failed ones."""
@@ -229,8 +273,50 @@ class G2PProgramPaymentManagerDefault(models.Model):
 
     # ------------------------------------------------------------------- send
     def send_payments(self, batches):
+        """Send below ``MAX_BATCHES_FOR_SYNC_SEND`` batches on the click, else
+        one queued job per cycle (as upstream)."""
         self.ensure_one()
-        return self._send_payments(batches)
+        if len(batches) < self.MAX_BATCHES_FOR_SYNC_SEND:
+            return self._send_payments(batches)
+        _cycles, cycle_batches = self._group_batches_by_cycle(batches)
+        for one_cycle_batches in cycle_batches:
+            self._send_payments_async(one_cycle_batches[0].cycle_id, one_cycle_batches)
+        return self._notification(
+            _(
+                "Sending the payments of %(count)s batches in the background; "
+                "each cycle stays locked until its batches are sent.",
+                count=len(batches),
+            ),
+            kind="success",
+            sticky=True,
+        )
+
+    def _send_payments_async(self, cycle, batches):
+        """Queue ``_send_payments`` of one cycle's batches as one job."""
+        _logger.debug("Manager %s: sending cycle %s in a job", self.id, cycle.id)
+        cycle.message_post(
+            body=_(
+                "Sending payments of %(count)s batches in a queued job.",
+                count=len(batches),
+            )
+        )
+        cycle.write(
+            {
+                "locked": True,
+                "locked_reason": _("Sending payments of the cycle's batches."),
+            }
+        )
+        main_job = group(self.delayable()._send_payments(batches))
+        main_job.on_done(self.delayable().mark_job_as_done(cycle, _("Payments sent.")))
+        main_job.delay()
+
+    @api.model
+    def _group_batches_by_cycle(self, batches):
+        """``(cycles, [batches of each cycle, in the same order])``."""
+        cycles = batches.cycle_id
+        return cycles, [
+            batches.filtered(lambda b, c=cycle: b.cycle_id == c) for cycle in cycles
+        ]
 
     def _send_payments(self, batches):
         """The default manager has no payment channel (upstream returns None)."""

@@ -1,1 +1,5 @@
-from . import test_payment_manager_default, test_programs_access
+from . import (
+    test_payment_manager_async,
+    test_payment_manager_default,
+    test_programs_access,
+)

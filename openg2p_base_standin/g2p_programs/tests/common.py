@@ -1,6 +1,8 @@
 from odoo import Command, fields
 from odoo.tests import TransactionCase
 
+from odoo.addons.queue_job.tests.common import trap_jobs
+
 
 class ProgramCase(TransactionCase):
     """A program, an approved cycle and N approved entitlements, built in bulk."""
@@ -80,3 +82,20 @@ class ProgramCase(TransactionCase):
     def cycle_payments(self, cycle=None):
         cycle = cycle or self.cycle
         return self.env["g2p.payment"].search([("cycle_id", "=", cycle.id)])
+
+    def cycle_messages(self, cycle=None):
+        cycle = cycle or self.cycle
+        return (
+            self.env["mail.message"]
+            .search([("model", "=", "g2p.cycle"), ("res_id", "=", cycle.id)])
+            .mapped("body")
+        )
+
+    def prepare_through_job(self, cycle=None):
+        """Click Prepare on a cycle the base prepares in a job, then run it."""
+        cycle = cycle or self.cycle
+        with trap_jobs() as trap:
+            action = cycle.prepare_payment()
+            trap.assert_jobs_count(1, only=self.manager._prepare_payments)
+            trap.perform_enqueued_jobs()
+        return action

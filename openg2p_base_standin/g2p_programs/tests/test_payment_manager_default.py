@@ -2,11 +2,15 @@ from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
+from odoo.addons.queue_job.tests.common import trap_jobs
+
 from .common import ProgramCase
 
 
 @tagged("post_install", "-at_install")
 class TestDefaultPaymentManagerBulk(ProgramCase):
+    """A large cycle: Prepare runs as a queued job (run here by hand)."""
+
     ENTITLEMENT_COUNT = 1200
     HIGH_COUNT = 700  # first tag: 500 + 200; catch-all (max 400): 400 + 100
 
@@ -15,10 +19,11 @@ class TestDefaultPaymentManagerBulk(ProgramCase):
         return sorted((len(b.payment_ids) for b in batches), reverse=True)
 
     def test_prepare_issues_one_payment_per_entitlement_in_tag_batches(self):
-        action = self.cycle.prepare_payment()
+        action = self.prepare_through_job()
 
         self.assertEqual(action["tag"], "display_notification")
         self.assertEqual(action["params"]["type"], "success")
+        self.assertFalse(self.cycle.locked)
         payments = self.cycle_payments()
         self.assertEqual(len(payments), 1200)
         self.assertEqual(payments.entitlement_id, self.entitlements)
@@ -36,15 +41,17 @@ class TestDefaultPaymentManagerBulk(ProgramCase):
             self.assertTrue(batch.stats_datetime)
 
     def test_prepare_twice_creates_no_duplicates(self):
-        self.cycle.prepare_payment()
-        action = self.cycle.prepare_payment()
+        self.prepare_through_job()
+        # As upstream, the count includes paid entitlements: a second job runs
+        # and finds nothing new.
+        self.prepare_through_job()
 
-        self.assertEqual(action["params"]["type"], "danger")
+        self.assertFalse(self.cycle.locked)
         self.assertEqual(len(self.cycle_payments()), 1200)
         self.assertEqual(len(self.cycle.payment_batch_ids), 4)
 
     def test_failed_payment_is_reissued_and_old_one_kept(self):
-        self.cycle.prepare_payment()
+        self.prepare_through_job()
         entitlement = self.entitlements.filtered(
             lambda e: e.partner_id == self.registrants[-1]
         )
@@ -69,7 +76,7 @@ class TestDefaultPaymentManagerBulk(ProgramCase):
         draft = self.entitlements[:3]
         draft.state = "draft"
 
-        self.cycle.prepare_payment()
+        self.prepare_through_job()
 
         self.assertEqual(len(self.cycle_payments()), 1197)
         self.assertFalse(draft.payment_ids)
@@ -86,10 +93,13 @@ class TestDefaultPaymentManagerBulk(ProgramCase):
         self.assertFalse(payments.batch_id)
 
     def test_send_payments_has_no_channel_and_warns_on_nothing(self):
-        self.cycle.prepare_payment()
+        self.prepare_through_job()
 
-        # As upstream: the default manager sends nothing and returns nothing.
-        self.assertIsNone(self.cycle.send_payment())
+        # As upstream: the default manager sends nothing and returns nothing
+        # (4 batches: on the click, no job).
+        with trap_jobs() as trap:
+            self.assertIsNone(self.cycle.send_payment())
+            trap.assert_jobs_count(0)
         empty = self.manager.send_payments(self.env["g2p.payment.batch"])
         self.assertEqual(empty["params"]["type"], "warning")
 
@@ -97,6 +107,26 @@ class TestDefaultPaymentManagerBulk(ProgramCase):
 @tagged("post_install", "-at_install")
 class TestDefaultPaymentManager(ProgramCase):
     """Behaviour that does not need a large cycle (12 entitlements, 5 high)."""
+
+    def test_prepare_of_a_small_cycle_runs_on_the_click(self):
+        with trap_jobs() as trap:
+            action = self.cycle.prepare_payment()
+            trap.assert_jobs_count(0)
+
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertFalse(action["params"]["sticky"])
+        self.assertIn("12 payments", action["params"]["message"])
+        self.assertEqual(len(self.cycle_payments()), 12)
+        self.assertFalse(self.cycle.locked)
+
+    def test_prepare_without_approved_entitlements_says_so(self):
+        self.entitlements.state = "draft"
+
+        action = self.cycle.prepare_payment()
+
+        self.assertEqual(action["params"]["type"], "danger")
+        self.assertIn("Cycle 1", action["params"]["message"])
+        self.assertFalse(self.cycle_payments())
 
     def test_payment_snapshots_amount_fee_and_account(self):
         self.cycle.prepare_payment()
