@@ -23,6 +23,7 @@
             "cbor2",
             "qrcode",
             "python-barcode",
+            "Pillow",
         ],
         "bin": ["wkhtmltopdf"],
     },

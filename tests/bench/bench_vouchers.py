@@ -110,7 +110,7 @@ class Timer:
         self.stages[stage] = self.stages.get(stage, 0.0) + seconds
 
 
-def run_ours(payments, pem, kid, data_type, out_dir):
+def run_ours(payments, pem, kid, data_type, out_dir, image="svg"):
     timer = Timer()
     start = time.perf_counter()
     t0 = time.perf_counter()
@@ -130,7 +130,11 @@ def run_ours(payments, pem, kid, data_type, out_dir):
             cwt_prefix="G2P:" if data_type == "cwt" else "",
         )
         t1 = time.perf_counter()
-        qr_uri = codes.svg_data_uri(codes.qr_svg(text))
+        if image == "png":
+            # The addon's default: PNG at (at most) 4 px per module.
+            qr_uri = codes.png_data_uri(codes.qr_png(text, box_size=4))
+        else:
+            qr_uri = codes.svg_data_uri(codes.qr_svg(text))
         t2 = time.perf_counter()
         htmls.append(voucher_html(payment, qr_uri))
         timer.add("payload", t1 - t0)
@@ -231,8 +235,9 @@ def main(argv=None):
     )
     parser.add_argument(
         "--variants",
-        default="rs256-jwt,es256-cwt",
-        help="comma list of rs256-jwt, es256-jwt, es256-cwt",
+        default="rs256-jwt,es256-cwt,es256-cwt-png",
+        help="comma list of rs256-jwt, es256-jwt, es256-cwt (QR as SVG), each "
+        "optionally with -png (QR as PNG, the addon's default)",
     )
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)
@@ -258,10 +263,13 @@ def main(argv=None):
         sample = payments[: max(1, min(args.baseline_sample, args.count))]
         runs = [("baseline RS256 JWT (upstream style)", "baseline", sample)]
         for variant in [v.strip() for v in args.variants.split(",") if v.strip()]:
-            alg, data_type = variant.split("-")
-            runs.append(
-                ("ours %s %s" % (alg.upper(), data_type.upper()), variant, payments)
+            alg, data_type, *image = variant.split("-")
+            label = "ours %s %s %s QR" % (
+                alg.upper(),
+                data_type.upper(),
+                (image or ["svg"])[0].upper(),
             )
+            runs.append((label, variant, payments))
         for name, variant, batch in runs:
             out = Path(tmp) / variant
             out.mkdir()
@@ -270,9 +278,9 @@ def main(argv=None):
             if variant == "baseline":
                 seconds, timer, files = run_baseline(batch, pems["RS256"], kid, out)
             else:
-                alg, data_type = variant.split("-")
+                alg, data_type, *image = variant.split("-")
                 seconds, timer, files = run_ours(
-                    batch, pems[alg.upper()], kid, data_type, out
+                    batch, pems[alg.upper()], kid, data_type, out, *image
                 )
             results.append(
                 {

@@ -353,7 +353,7 @@ def test_qr_png_decodes_back_to_exact_payload(request, decoder, which):
 def test_qr_png_has_the_pixels_pillow_draws_from_the_same_matrix(
     cwt_payload, box_size, border
 ):
-    """The hand-written PNG is pixel for pixel what Pillow makes of the matrix."""
+    """The PNG has the matrix's modules, box_size pixels each, border around."""
     matrix = codes.qr_matrix(cwt_payload)
     size = len(matrix) + 2 * border
     reference = Image.new("L", (size, size), 255)
