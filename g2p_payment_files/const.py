@@ -111,11 +111,15 @@ VOUCHER_CHANNEL = "root.g2p_payment_files"
 CHUNK_STATE_PENDING = "pending"
 CHUNK_STATE_DONE = "done"
 CHUNK_STATE_FAILED = "failed"
+CHUNK_STATE_CANCELLED = "cancelled"
 CHUNK_STATE_SELECTION = [
     (CHUNK_STATE_PENDING, "Pending"),
     (CHUNK_STATE_DONE, "Done"),
     (CHUNK_STATE_FAILED, "Failed"),
+    (CHUNK_STATE_CANCELLED, "Cancelled"),
 ]
+# A chunk in one of these states has nothing left to do.
+CHUNK_STATES_CLOSED = (CHUNK_STATE_DONE, CHUNK_STATE_CANCELLED)
 # A chunk job started longer ago than this (seconds) whose worker died is
 # queued again (OpenG2P's queue_job 17.0.1.0.x never requeues started jobs).
 CHUNK_STALE_PARAM = "g2p_payment_files.voucher_chunk_stale_seconds"

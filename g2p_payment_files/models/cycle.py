@@ -53,15 +53,16 @@ class G2PCycle(models.Model):
     def _check_no_voucher_run_pending(self):
         for cycle in self:
             open_chunks = cycle._voucher_run_chunks().filtered(
-                lambda c: c.state != const.CHUNK_STATE_DONE
+                lambda c: c.state not in const.CHUNK_STATES_CLOSED
             )
             if open_chunks:
                 raise UserError(
                     _(
                         "Cycle %(cycle)s is still preparing payments in background "
-                        "jobs (%(open)s of %(total)s not done): wait for them, or "
-                        "retry the failed ones with Retry Failed Vouchers, before "
-                        "preparing payments again.",
+                        "jobs (%(open)s of %(total)s not done): wait for them, "
+                        "retry the failed ones with Retry Failed Vouchers, or stop the "
+                        "run with Cancel Unfinished Vouchers, before preparing "
+                        "payments again.",
                         cycle=cycle.name,
                         open=len(open_chunks),
                         total=len(cycle._voucher_run_chunks()),
@@ -80,6 +81,58 @@ class G2PCycle(models.Model):
                 ),
                 subtype_xmlid="mail.mt_note",
             )
+        return True
+
+    def action_cancel_voucher_chunks(self):
+        """Give up the unfinished chunks of the run and unlock the cycle.
+
+        Their entitlements got no payment (a chunk keeps all or nothing), so
+        Prepare Payments pays them later. Refused while a chunk job runs: a
+        running job cannot be stopped and would commit its payments.
+        """
+        self.ensure_one()
+        chunks = self._voucher_run_chunks()
+        open_chunks = chunks.filtered(
+            lambda c: c.state not in const.CHUNK_STATES_CLOSED
+        )
+        jobs = open_chunks._jobs()
+        running = jobs.filtered(lambda j: j.state in ("enqueued", "started"))
+        if running:
+            raise UserError(
+                _(
+                    "Cycle %(cycle)s: %(count)s voucher jobs are running right now; "
+                    "wait until they finish (refresh the page), then cancel the rest.",
+                    cycle=self.name,
+                    count=len(running),
+                )
+            )
+        finish = (
+            self.env["queue.job"]
+            .sudo()
+            .search(
+                [
+                    ("method_name", "=", "_finish_voucher_run"),
+                    ("state", "not in", ("done", "cancelled")),
+                    ("func_string", "ilike", self.voucher_run_ref),
+                ]
+            )
+        )
+        (
+            jobs.filtered(lambda j: j.state not in ("done", "cancelled")) | finish
+        ).sudo().button_cancelled()
+        open_chunks.write({"state": const.CHUNK_STATE_CANCELLED})
+        manager = chunks[:1].manager_id
+        message = _(
+            "Vouchers: %(cancelled)s unfinished jobs (%(count)s entitlements) "
+            "cancelled by %(user)s; %(payments)s payments were made. Prepare "
+            "Payments again to pay the others.",
+            cancelled=len(open_chunks),
+            count=sum(open_chunks.mapped("entitlement_count")),
+            user=self.env.user.name,
+            payments=sum(chunks.mapped("payment_count")),
+        )
+        if manager:
+            manager.mark_job_as_done(self, message)
         return True
 
     def action_open_voucher_jobs(self):

@@ -82,7 +82,7 @@ class G2PPaymentFileChunk(models.Model):
             # claim's row lock, so the failure can be recorded on the row.
             with self.env.cr.savepoint():
                 if not self._claim():
-                    return _("Chunk %(seq)s was already done.", seq=self.sequence)
+                    return _("Chunk %(seq)s has nothing left to do.", seq=self.sequence)
                 self._remove_orphan_files()
                 self._make_payments_and_files()
         except Exception as exc:
@@ -128,7 +128,7 @@ class G2PPaymentFileChunk(models.Model):
             [self.id],
         )
         row = self.env.cr.fetchone()
-        return bool(row) and row[0] != const.CHUNK_STATE_DONE
+        return bool(row) and row[0] not in const.CHUNK_STATES_CLOSED
 
     def _record_failure(self, error):
         """Keep the error on the chunk and the cycle; the job fails after.
@@ -215,7 +215,7 @@ class G2PPaymentFileChunk(models.Model):
         Also those whose job gave up while the chunk stayed pending (retried
         errors such as lock timeouts, until queue_job's retries ran out).
         """
-        open_chunks = self.filtered(lambda c: c.state != const.CHUNK_STATE_DONE)
+        open_chunks = self.filtered(lambda c: c.state not in const.CHUNK_STATES_CLOSED)
         jobs = open_chunks._jobs().filtered(lambda j: j.state == "failed")
         failed = open_chunks.filtered(
             lambda c: (

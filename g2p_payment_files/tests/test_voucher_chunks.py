@@ -101,7 +101,7 @@ class TestVoucherChunks(FilePaymentCase):
         trap.perform_enqueued_jobs()
         files_before = self.env["storage.file"].search_count([])
         chunk = self._chunks()[0]
-        self.assertIn("already done", chunk._run())
+        self.assertIn("nothing left to do", chunk._run())
         # Even forced back to pending, its entitlements have payments already.
         chunk.write({"state": "pending"})
         chunk._run()
@@ -189,6 +189,31 @@ class TestVoucherChunks(FilePaymentCase):
             p for p in files.mapped("relative_path") if p.startswith(prefix + "/")
         }
         self.assertEqual({prefix + "/" + n for n in names}, chunk_paths)
+
+    def test_cancelling_a_failed_run_unlocks_the_cycle_and_pays_the_rest_later(self):
+        self.registry.enter_test_mode(self.cr)
+        self.addCleanup(self.registry.leave_test_mode)
+        cycle = self.large_cycle
+        self.light_config.body_string = '<p t-out="object.no_such_field"/>'
+        trap = self._prepare_trapped()
+        with self.assertRaisesRegex(UserError, "no_such_field"):
+            trap.perform_enqueued_jobs()
+        cycle.invalidate_recordset()
+        self.assertTrue(cycle.locked)
+        cycle.action_cancel_voucher_chunks()
+        cycle.invalidate_recordset()
+        self.assertFalse(cycle.locked)
+        self.assertEqual(set(self._chunks().mapped("state")), {"cancelled"})
+        self.assertIn(
+            "5 unfinished jobs (205 entitlements) cancelled",
+            " ".join(self._cycle_messages(cycle)),
+        )
+        # A later run plans every entitlement again.
+        self.light_config.body_string = LIGHT_TEMPLATE
+        trap = self._prepare_trapped()
+        self.assertEqual(cycle.voucher_entitlements_total, self.LARGE_COUNT)
+        trap.perform_enqueued_jobs()
+        self.assertEqual(len(self.payments(cycle)), self.LARGE_COUNT)
 
     def test_chunk_size_below_one_is_refused_with_the_fix(self):
         with self.assertRaisesRegex(Exception, "Vouchers per Job must be at least 1"):
