@@ -257,7 +257,7 @@ def wait_http(url, proc, timeout, what):
 def odoo_base_args(cfg, target, addons_path):
     return [
         f"--addons-path={','.join(addons_path)}",
-        # queue_job's runner on the real base: it prepares big cycles as jobs.
+        # queue_job's runner (both bases): it prepares big cycles as jobs.
         f"--load={odoo_tier.SERVER_WIDE[cfg.base]}",
         *target.odoo_args(),
         "-d",
