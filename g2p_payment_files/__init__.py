@@ -1,1 +1,1 @@
-from . import models, routers
+from . import models, routers, wizard

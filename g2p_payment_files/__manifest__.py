@@ -29,6 +29,7 @@
     },
     "data": [
         "security/ir.model.access.csv",
+        "data/payment_file_preview_access.xml",
         "views/payment_file_config_views.xml",
         "views/payment_file_qrcode_config_views.xml",
         "views/payment_batch_tag_views.xml",
@@ -36,6 +37,7 @@
         "views/payment_manager_file_views.xml",
         "views/payment_views.xml",
         "views/payment_file_chunk_views.xml",
+        "views/payment_file_preview_views.xml",
         "data/queue_job_data.xml",
         "data/ir_cron_data.xml",
         "data/fastapi_endpoint.xml",

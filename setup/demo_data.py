@@ -44,59 +44,87 @@ VOUCHER_CYCLE = "Voucher cycle 1"
 MPESA_CYCLE = "Mpesa cycle 1"
 CRON_XMLID = "g2p_payment_simple_mpesa.ir_cron_mpesa_disburse"
 
-# The voucher: one page per payment, a signed QR code (JWT, ES256 by default)
-# an external verifier checks against /jwks.json, and a Code-128 reference.
+# The voucher: a quarter of an A4 sheet (the file config prints 4 per sheet,
+# with cut marks, in one print run per batch), a signed QR code (JWT, ES256
+# by default) an external verifier checks against /jwks.json, and the full
+# payment reference as a Code-128 barcode.  Every detail it prints is among
+# the signed claims (VOUCHER_CLAIMS); its dates are read from the signed code.
+VOUCHERS_PER_PAGE = "4"
+VOUCHER_VALIDITY_DAYS = 90
 VOUCHER_TEMPLATE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"/><title>Payment voucher</title>
 <style>
-  body { font-family: DejaVu Sans, Arial, sans-serif; margin: 28px; color: #222; }
-  .card { border: 2px solid #1f5f8b; border-radius: 10px; padding: 22px; }
-  h1 { color: #1f5f8b; font-size: 24px; margin: 0 0 4px 0; }
-  .muted { color: #666; font-size: 12px; }
-  table.facts td { padding: 4px 14px 4px 0; font-size: 15px; }
-  .amount { font-size: 28px; font-weight: bold; }
-  .codes td { vertical-align: top; padding-right: 24px; }
+  body { font-family: DejaVu Sans, Arial, sans-serif; margin: 0; color: #222;
+         font-size: 13px; }
+  .card { border: 2px solid #1f5f8b; border-radius: 8px; padding: 12px 14px; }
+  h1 { color: #1f5f8b; font-size: 21px; margin: 0 0 2px 0; }
+  .muted { color: #555; font-size: 11px; }
+  table.facts { width: 100%; border-collapse: collapse; margin-top: 8px; }
+  table.facts td { padding: 2px 0; vertical-align: top; }
+  table.facts td.key { color: #555; width: 30%; }
+  .amount { font-size: 21px; font-weight: bold; }
+  .ref { font-family: DejaVu Sans Mono, monospace; font-size: 11px; }
+  table.signed { margin-top: 8px; border-collapse: collapse; }
+  table.signed td { vertical-align: middle; }
 </style></head>
 <body><div class="card">
   <h1>Payment voucher</h1>
   <div class="muted"><t t-out="object.program_id.name"/> -
-    <t t-out="object.cycle_id.name"/> - issued by <t t-out="company.name"/></div>
-  <table class="facts" style="margin-top: 16px;">
-    <tr><td>Beneficiary</td><td><b t-out="object.partner_id.name"/></td></tr>
-    <tr><td>National ID</td>
+    <t t-out="object.cycle_id.name"/><br/>Issued by <t t-out="company.name"/></div>
+  <table class="facts">
+    <tr><td class="key">Beneficiary</td>
+        <td><b t-out="object.partner_id.name"/></td></tr>
+    <tr><td class="key">National ID</td>
         <td t-out="object.partner_id.reg_ids[:1].value or '-'"/></tr>
-    <tr><td>Phone</td><td t-out="object.partner_id.phone or '-'"/></tr>
-    <tr><td>Amount</td><td class="amount">
-        <t t-out="object.currency_id.name"/> <t t-out="'%.2f' % object.amount_issued"/>
-    </td></tr>
-    <tr><td>Reference</td><td style="font-family: monospace;" t-out="object.name"/></tr>
+    <tr><td class="key">Phone</td><td t-out="object.partner_id.phone or '-'"/></tr>
+    <tr><td class="key">Amount</td><td class="amount"
+        t-out="format_amount(object.amount_issued, object.currency_id)"/></tr>
+    <tr><td class="key">Reference</td><td class="ref" t-out="object.name"/></tr>
   </table>
-  <table class="codes" style="margin-top: 18px;"><tr>
-    <td><img style="width: 260px;"
-             t-att-src="qrcodes.get_by_name('voucher_qr').content_htmlsafe"/>
-        <div class="muted">Signed QR code: verify it against the JWKS</div></td>
-    <td><img style="width: 320px;"
-             t-att-src="qrcodes.get_by_name('voucher_barcode').content_htmlsafe"/>
-        <div class="muted">Payment reference (Code 128)</div></td>
-  </tr></table>
-  <p class="muted" style="margin-top: 18px;">Present this voucher with your ID at
-    a payment point. The QR code is signed; altering any field makes it invalid.</p>
+  <t t-set="qr" t-value="qrcodes.get_by_name('voucher_qr')"/>
+  <t t-set="when" t-value="'d MMM y, HH:mm'"/>
+  <table class="signed"><tr>
+    <td><img style="width: 170px;" t-att-src="qr.content_htmlsafe"/></td>
+    <td style="padding-left: 10px;">
+      <div class="muted">Signed</div>
+      <div><t t-out="format_datetime(qr.issued_at, 'UTC', when)"/> UTC</div>
+      <div class="muted" style="margin-top: 6px;">Valid until</div>
+      <div t-if="qr.expires_at">
+        <b t-out="format_datetime(qr.expires_at, 'UTC', when)"/> UTC</div>
+      <div t-else=""><b>no expiry</b></div>
+      <div class="muted" style="margin-top: 6px;">Scan the QR code and verify it
+        against the agency's published keys (JWKS).</div>
+    </td></tr></table>
+  <img style="width: 100%; margin-top: 6px;"
+       t-att-src="qrcodes.get_by_name('voucher_barcode').content_htmlsafe"/>
+  <div class="muted">Payment reference, in full (Code 128)</div>
+  <p class="muted" style="margin: 8px 0 0 0;">The QR code is signed. It carries
+    every detail printed above (program, cycle, agency, beneficiary, national ID,
+    phone, amount and reference) and its signing and expiry dates. Pay only when
+    it verifies, has not expired and what the scan shows matches this print.</p>
 </div></body></html>"""
 
-VOUCHER_CLAIMS = (
-    '{"payment": {{ json_dumps(object.name) }}, '
-    '"beneficiary": {{ json_dumps(object.partner_id.name) }}, '
-    '"national_id": {{ json_dumps(object.partner_id.reg_ids[:1].value or None) }}, '
-    '"amount": {{ json_dumps(object.amount_issued) }}, '
-    '"currency": {{ json_dumps(object.currency_id.name) }}, '
-    '"program": {{ json_dumps(object.program_id.name) }}}'
-)
+VOUCHER_CLAIMS = """{
+  "payment": {{ json_dumps(object.name) }},
+  "beneficiary": {{ json_dumps(object.partner_id.name) }},
+  "national_id": {{ json_dumps(object.partner_id.reg_ids[:1].value or None) }},
+  "phone": {{ json_dumps(object.partner_id.phone or None) }},
+  "amount": {{ json_dumps(object.amount_issued) }},
+  "currency": {{ json_dumps(object.currency_id.name) }},
+  "program": {{ json_dumps(object.program_id.name) }},
+  "cycle": {{ json_dumps(object.cycle_id.name) }},
+  "agency": {{ json_dumps(company.name) }}
+}"""
+# The barcode carries the payment reference exactly as printed.
+VOUCHER_BARCODE = "{{ object.name }}"
 
 WHAT_TO_CLICK = (
     f"Programs > Cycles > Cycles > '{VOUCHER_CYCLE}' ({VOUCHER_PROGRAM})"
     " > Prepare Payments (50 payments, each with a voucher PDF)",
+    "Print Runs tab of that cycle: one PDF per batch to print, 4 vouchers per A4"
+    " sheet with cut marks",
     "Payments smart button > open a payment > Files: open the voucher and download"
-    " the PDF (signed QR code + Code-128 reference)",
+    " the PDF (signed QR code with its dates + the full reference as Code 128)",
     "Verify its QR code offline against the JWKS (command below)",
     f"Programs > Cycles > Cycles > '{MPESA_CYCLE}' ({MPESA_PROGRAM})"
     " > Prepare Payments, then Send Payments: the batches become due",
@@ -400,6 +428,7 @@ def _file_manager(call, program_id):
         {
             "name": "Demo voucher",
             "type": "pdf",
+            "vouchers_per_page": VOUCHERS_PER_PAGE,
             "body_string": VOUCHER_TEMPLATE,
             "qrcode_config_ids": [
                 (
@@ -410,7 +439,7 @@ def _file_manager(call, program_id):
                         "type": "qrcode",
                         "data_type": "jwt",
                         "body_string": VOUCHER_CLAIMS,
-                        "validity_days": 90,
+                        "validity_days": VOUCHER_VALIDITY_DAYS,
                         "qrcode_error_correct": "0",
                         "qrcode_box_size": 4,
                     },
@@ -422,7 +451,7 @@ def _file_manager(call, program_id):
                         "name": "voucher_barcode",
                         "type": "code-128-barcode",
                         "data_type": "string",
-                        "body_string": "{{ object.name[:13].upper() }}",
+                        "body_string": VOUCHER_BARCODE,
                     },
                 ),
             ],

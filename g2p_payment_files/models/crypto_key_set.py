@@ -21,6 +21,9 @@ _ALLOWED_STATUS_MOVES = {
     const.KEY_STATUS_REVOKED: (),
 }
 _PRIVATE_JWK_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+# The fastapi.endpoint app serving /jwks.json (data/fastapi_endpoint.xml).
+_JWKS_APP = "payment"
+_JWKS_PATH = "/jwks.json"
 _passphrase_warning_logged = False
 
 
@@ -69,6 +72,19 @@ class G2PCryptoKeySet(models.Model):
     )
     pub_cert = fields.Text(string="Certificate", readonly=True, copy=False)
     jwk = fields.Text(string="Public JWK", readonly=True, copy=False)
+    jwk_display = fields.Text(
+        string="Public JWK (formatted)", compute="_compute_jwk_display"
+    )
+    passphrase_configured = fields.Boolean(
+        compute="_compute_passphrase_configured",
+        help="Whether the Odoo configuration sets %s, so new keys are stored "
+        "encrypted." % const.KEY_PASSPHRASE_OPTION,
+    )
+    jwks_url = fields.Char(
+        string="JWKS URL",
+        compute="_compute_jwks_url",
+        help="Where verifiers fetch the public keys (active and retired ones).",
+    )
     use = fields.Selection(const.KEY_USE_SELECTION, default="sig", required=True)
     status = fields.Selection(
         const.KEY_STATUS_SELECTION,
@@ -103,6 +119,43 @@ class G2PCryptoKeySet(models.Model):
                 "ON g2p_crypto_key_set (file_payment_manager_id) "
                 "WHERE status = 'active' AND file_payment_manager_id IS NOT NULL"
             )
+
+    @api.depends("jwk")
+    def _compute_jwk_display(self):
+        for rec in self:
+            try:
+                rec.jwk_display = (
+                    json.dumps(json.loads(rec.jwk), indent=2, sort_keys=True)
+                    if rec.jwk
+                    else False
+                )
+            except ValueError:
+                rec.jwk_display = rec.jwk
+
+    def _compute_passphrase_configured(self):
+        configured = bool(tools.config.get(const.KEY_PASSPHRASE_OPTION))
+        for rec in self:
+            rec.passphrase_configured = configured
+
+    def _compute_jwks_url(self):
+        url = self._jwks_url()
+        for rec in self:
+            rec.jwks_url = url
+
+    @api.model
+    def _jwks_url(self):
+        """web.base.url + the JWKS endpoint's root path + /jwks.json, or False."""
+        # sudo: officers may see where the public keys are, not edit endpoints.
+        endpoint = (
+            self.env["fastapi.endpoint"]
+            .sudo()
+            .search([("app", "=", _JWKS_APP)], order="id", limit=1)
+        )
+        if not endpoint:
+            return False
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+        root = (endpoint.root_path or "").rstrip("/")
+        return "%s%s%s" % ((base_url or "").rstrip("/"), root, _JWKS_PATH)
 
     @api.depends("type")
     def _compute_alg(self):

@@ -6,6 +6,20 @@ from ..rendering import TemplateError, check_inline, render_inline
 from ..vouchers.errors import VoucherError
 from ..vouchers.payloads import build_payload
 
+# Labels of the stored error-correction codes (upstream's python-qrcode
+# constants, const.QR_ERROR_CORRECT_SELECTION), from least to most robust.
+_ERROR_CORRECTION_LABELS = {
+    "1": "Low (L): ~7% of the code may be damaged",
+    "0": "Medium (M): ~15% of the code may be damaged",
+    "3": "Quartile (Q): ~25% of the code may be damaged",
+    "2": "High (H): ~30% of the code may be damaged",
+}
+_ERROR_CORRECTION_SELECTION = [
+    (value, _ERROR_CORRECTION_LABELS[value])
+    for value in ("1", "0", "3", "2")
+    if value in dict(const.QR_ERROR_CORRECT_SELECTION)
+]
+
 
 class G2PPaymentFileQRCodeConfig(models.Model):
     _name = "g2p.payment.file.qrcode.config"
@@ -14,20 +28,46 @@ class G2PPaymentFileQRCodeConfig(models.Model):
 
     name = fields.Char(required=True, help="Templates fetch the code by this name.")
     type = fields.Selection(
-        const.CODE_TYPE_SELECTION, default=const.CODE_TYPE_QRCODE, required=True
+        const.CODE_TYPE_SELECTION,
+        string="Code Type",
+        default=const.CODE_TYPE_QRCODE,
+        required=True,
     )
     data_type = fields.Selection(
-        const.DATA_TYPE_SELECTION, default=const.DATA_TYPE_STRING, required=True
+        const.DATA_TYPE_SELECTION,
+        string="Payload Type",
+        default=const.DATA_TYPE_STRING,
+        required=True,
+        help="String and JSON are printed as rendered; JWT and CWT are signed "
+        "with the payment manager's active key and carry issue (iat) and expiry "
+        "(exp) dates.",
     )
     qrcode_version = fields.Integer(
+        string="Minimum QR Version (0: automatic)",
         default=None,
-        help="Minimum QR version (1-40); empty picks the smallest that fits.",
+        help="QR versions go from 1 (21 x 21 modules) to 40 (177 x 177); the "
+        "code grows to the smallest version its payload fits in, never below "
+        "this one. Empty (or 0): automatic.",
     )
     qrcode_error_correct = fields.Selection(
-        const.QR_ERROR_CORRECT_SELECTION, default="0", required=True
+        _ERROR_CORRECTION_SELECTION,
+        string="Error Correction",
+        default="0",
+        required=True,
+        help="How much of a worn or stained code a scanner can still read. "
+        "Higher levels make the code bigger for the same payload.",
     )
-    qrcode_box_size = fields.Integer(default=10)
-    qrcode_border = fields.Integer(default=4)
+    qrcode_box_size = fields.Integer(
+        string="Pixels per Module",
+        default=10,
+        help="Size of one QR square in pixels (PNG codes use at most %s: the "
+        "template's image width sets the printed size)." % const.QR_PNG_MAX_BOX_SIZE,
+    )
+    qrcode_border = fields.Integer(
+        string="Quiet Zone (modules)",
+        default=4,
+        help="Blank margin around the code, in modules; scanners need 4.",
+    )
     image_format = fields.Selection(
         const.IMAGE_FORMAT_SELECTION,
         default=const.IMAGE_FORMAT_PNG,

@@ -295,6 +295,40 @@ class G2PFilesPaymentManager(models.Model):
                 extension="." + file_config.type,
             )
             record.payment_file_ids = [fields.Command.link(stored.id)]
+        # 4. Print runs of the PDFs just made (several vouchers per sheet).
+        self._store_print_runs(entries, datas, sudo_store)
+
+    def _store_print_runs(self, entries, datas, store):
+        """One PDF of A4 sheets per batch (per run without batches) for each
+        file config laid out with several vouchers per page."""
+        groups = {}
+        for (file_config, record, _text), data in zip(entries, datas, strict=True):
+            if file_config._vouchers_per_sheet() == 1:
+                continue
+            batch = record if record._name == "g2p.payment.batch" else record.batch_id
+            groups.setdefault((file_config, batch), []).append((record, data))
+        for (file_config, batch), items in groups.items():
+            first = items[0][0]
+            cycle = first.cycle_id
+            caption = " - ".join(
+                part
+                for part in (
+                    self.program_id.name,
+                    cycle.name,
+                    batch.name if batch else None,
+                    _("%(count)s vouchers", count=len(items)),
+                )
+                if part
+            )
+            label = "print-run-%s" % (batch.name if batch else first.name)
+            stored = store.add_file(
+                file_config._print_run([data for _rec, data in items], caption),
+                name=file_config._safe_file_name(label),
+                extension=".pdf",
+            )
+            stored.g2p_print_run_cycle_id = cycle
+            if batch:
+                batch.payment_file_ids = [fields.Command.link(stored.id)]
 
     # Sending ------------------------------------------------------------------
 

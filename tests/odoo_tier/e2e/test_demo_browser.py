@@ -3,10 +3,12 @@
 On a copy of the template database loaded with the demo data
 (``setup/demo_data.py``), an officer logs in, opens the voucher program's
 cycle, clicks Prepare Payments, opens a payment and its voucher file, and
-downloads the voucher PDF through the browser session.  The PDF is rendered to
-PNG with ``pdftoppm`` (kept for a look by eye), its QR code is decoded with
-``zbarimg`` and the payload verifies against the server's ``/jwks.json`` with
-the offline verifier.  Screenshots go to ``.work/screenshots/``.
+downloads the voucher PDF and the batch's print run (4 vouchers per A4 sheet)
+through the browser session.  The PDFs are rendered to PNG with ``pdftoppm``
+(kept for a look by eye), their QR codes and barcodes are decoded with
+``zbarimg`` and the payloads verify against the server's ``/jwks.json`` with
+the offline verifier.  The signing key form and the voucher config form with
+its Preview dialog are looked at too.  Screenshots go to ``.work/screenshots/``.
 """
 
 import base64
@@ -100,6 +102,67 @@ def _wait_for_payments(browser, rpc, cycle_id, timeout=60):
         time.sleep(0.5)
 
 
+def _download(browser, url_path):
+    """The bytes at ``url_path``, fetched with the officer's browser session."""
+    data = browser.js(
+        f"fetch('{url_path}')"
+        ".then(r => { if (!r.ok) throw new Error('HTTP ' + r.status);"
+        " return r.arrayBuffer(); })"
+        ".then(b => { let s = ''; const a = new Uint8Array(b);"
+        " for (let i = 0; i < a.length; i++) s += String.fromCharCode(a[i]);"
+        " return btoa(s); })"
+    )
+    return base64.b64decode(data)
+
+
+def _look_at_settings(browser, rpc, url):
+    """The key form (JWKS URL, at-rest warning) and the voucher config's
+    Preview: the officer's checks before printing."""
+    [key] = rpc.call(
+        "g2p.crypto.key.set",
+        "search_read",
+        [
+            ("status", "=", "active"),
+            ("program_id.name", "=", demo_data.VOUCHER_PROGRAM),
+        ],
+        ["priv_key_encrypted"],
+    )
+    _open_form(browser, url, "g2p.crypto.key.set", key["id"], "08-signing-key.png")
+    text = browser.js("document.body.innerText")
+    assert "/apiv1payment/jwks.json" in text
+    assert key["priv_key_encrypted"] or "stored unencrypted" in text
+    [config_id] = rpc.call(
+        "g2p.payment.file.config", "search", [("name", "=", "Demo voucher")]
+    )
+    _open_form(
+        browser, url, "g2p.payment.file.config", config_id, "09-voucher-config.png"
+    )
+    browser.click("button[name=action_preview_voucher]")
+    browser.wait_for(
+        "!!document.querySelector('.modal button[name=action_render]')",
+        what="the Preview Voucher dialog",
+    )
+    time.sleep(0.5)
+    browser.screenshot(SCREENSHOTS / "10-preview-dialog.png")
+    browser.click(".modal button[name=action_render]")
+    deadline = time.monotonic() + 60
+    while True:
+        previews = rpc.call(
+            "g2p.payment.file.preview",
+            "search_read",
+            [("file_config_id", "=", config_id), ("file_name", "!=", False)],
+            ["data", "file_name"],
+        )
+        if previews:
+            break
+        assert time.monotonic() < deadline, "the preview was not rendered"
+        time.sleep(0.5)
+    assert previews[0]["file_name"].endswith("-PREVIEW.pdf")
+    preview = SCREENSHOTS / "voucher-preview.pdf"
+    preview.write_bytes(base64.b64decode(previews[0]["data"]))
+    assert preview.read_bytes().startswith(b"%PDF")
+
+
 def _cycle_of(rpc, program):
     [cycle_id] = rpc.call("g2p.cycle", "search", [("program_id.name", "=", program)])
     return cycle_id
@@ -145,14 +208,18 @@ def test_demo_seen_in_a_browser_vouchers_verify_and_mpesa_pays_everyone_once(
         browser.screenshot(SCREENSHOTS / "04-voucher-file.png")
         assert ".pdf" in browser.js("document.querySelector('.modal').innerText")
         # Download the PDF as the logged-in officer, through the browser session.
-        pdf_b64 = browser.js(
-            f"fetch('/web/content/storage.file/{file_id}/data?download=true')"
-            ".then(r => { if (!r.ok) throw new Error('HTTP ' + r.status);"
-            " return r.arrayBuffer(); })"
-            ".then(b => { let s = ''; const a = new Uint8Array(b);"
-            " for (let i = 0; i < a.length; i++) s += String.fromCharCode(a[i]);"
-            " return btoa(s); })"
+        voucher_pdf = _download(
+            browser, f"/web/content/storage.file/{file_id}/data?download=true"
         )
+        # The cycle's print runs: one PDF per batch of 25, 4 vouchers a sheet.
+        [cycle] = rpc.call("g2p.cycle", "read", [cycle_id], ["voucher_print_run_ids"])
+        assert len(cycle["voucher_print_run_ids"]) == 2, cycle
+        print_run_pdf = _download(
+            browser,
+            "/web/content/storage.file/%s/data?download=true"
+            % cycle["voucher_print_run_ids"][0],
+        )
+        _look_at_settings(browser, rpc, server.url)
 
         # Mpesa: prepare, send, and the disbursement cron pays through the simulator.
         mpesa_cycle_id = _cycle_of(rpc, demo_data.MPESA_PROGRAM)
@@ -218,7 +285,7 @@ def test_demo_seen_in_a_browser_vouchers_verify_and_mpesa_pays_everyone_once(
     )
 
     pdf = SCREENSHOTS / "voucher.pdf"
-    pdf.write_bytes(base64.b64decode(pdf_b64))
+    pdf.write_bytes(voucher_pdf)
     assert pdf.read_bytes().startswith(b"%PDF")
     # 300 dpi: the Code-128 bars are too thin for zbar at screen resolution.
     subprocess.run(
@@ -241,7 +308,8 @@ def test_demo_seen_in_a_browser_vouchers_verify_and_mpesa_pays_everyone_once(
 
     [payload] = _zbar(png, "qrcode")
     barcodes = _zbar(png, "code128")
-    assert barcodes == [payment["name"][:13].upper()]
+    # The barcode labelled "Payment reference" carries all of it.
+    assert barcodes == [payment["name"]]
 
     jwks_url = server.url + demo_data.jwks_path(rpc.call)
     with _OPENER.open(jwks_url, timeout=30) as resp:
@@ -250,6 +318,35 @@ def test_demo_seen_in_a_browser_vouchers_verify_and_mpesa_pays_everyone_once(
     assert claims["payment"] == payment["name"]
     assert claims["amount"] == payment["amount_issued"] == demo_data.AMOUNT
     assert claims["beneficiary"] == payment["partner_id"][1]
+    # Every detail the voucher prints is signed, and so are its dates.
+    [partner] = rpc.call("res.partner", "read", [payment["partner_id"][0]], ["phone"])
+    assert claims["phone"] == partner["phone"]
+    assert claims["national_id"].startswith("NID-")
+    assert claims["program"] == demo_data.VOUCHER_PROGRAM
+    assert claims["cycle"] == demo_data.VOUCHER_CYCLE
+    assert claims["agency"] == demo_data.COMPANY_NAME
+    assert claims["exp"] - claims["iat"] == demo_data.VOUCHER_VALIDITY_DAYS * 86400
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Valid until" in text and "KSh" in text and partner["phone"] in text
+
+    # The print run's first sheet: four vouchers, each QR code verifying.
+    run_pdf = SCREENSHOTS / "print-run.pdf"
+    run_pdf.write_bytes(print_run_pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", "300", "-png", "-f", "1", "-l", "1", str(run_pdf)]
+        + [str(SCREENSHOTS / "print-run")],
+        check=True,
+    )
+    sheet = SCREENSHOTS / "print-run-1.png"
+    sheet_payloads = _zbar(sheet, "qrcode")
+    assert len(sheet_payloads) == 4
+    refs = {verify.verify_payload(p, jwks)["payment"] for p in sheet_payloads}
+    assert refs == set(_zbar(sheet, "code128"))
 
     # A voucher whose payload was altered must not verify.
     head, body, sig = payload.split(".")
