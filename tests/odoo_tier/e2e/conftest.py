@@ -14,8 +14,8 @@ a template database and describes the environment in these variables:
     G2P_E2E_LOG_DIR       optional: where server logs go
     G2P_PORT_RANGE        optional: "lo-hi" ports the servers may use
     G2P_E2E_BASE          optional: "standin" (default) or "openg2p"
-    G2P_E2E_SERVER_WIDE   optional: Odoo --load list (queue_job's runner on
-                          the real base)
+    G2P_E2E_SERVER_WIDE   optional: Odoo --load list (queue_job's job runner,
+                          on both bases; its channels: QUEUE_JOB_CHANNELS)
 
 Without the first six every test in this directory is skipped.
 
@@ -69,6 +69,9 @@ SKIP_REASON = (
     "or bash setup/test.sh (G2P_E2E_* variables not set)"
 )
 START_TIMEOUT = 60
+# The job runner's capacity on test servers (the ODOO_QUEUE_JOB_CHANNELS of
+# the environment wins): two jobs at once, little for a 2-core machine.
+QUEUE_JOB_CHANNELS = "root:2"
 HERE = Path(__file__).resolve().parent
 
 
@@ -233,7 +236,8 @@ def odoo_server_factory(e2e_env, request):
             *e2e_env.odoo_cmd,
             f"--addons-path={e2e_env.addons_path}",
             *e2e_env.db_args(),
-            "-d", db,
+            "-d",
+            db,
             f"--db-filter=^{db}$",
             f"--http-port={port}",
             "--http-interface=127.0.0.1",
@@ -245,6 +249,8 @@ def odoo_server_factory(e2e_env, request):
             *extra_args,
         ]
         full_env = dict(os.environ, PYTHONUNBUFFERED="1")
+        if "queue_job" in e2e_env.server_wide.split(","):
+            full_env.setdefault("ODOO_QUEUE_JOB_CHANNELS", QUEUE_JOB_CHANNELS)
         if env:
             full_env.update(env)
         log = open(log_path, "w", encoding="utf-8")
@@ -252,7 +258,10 @@ def odoo_server_factory(e2e_env, request):
         log.flush()
         try:
             process = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, env=full_env,
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=full_env,
                 start_new_session=True,
             )
         finally:
@@ -273,6 +282,7 @@ def odoo_server_factory(e2e_env, request):
 # --------------------------------------------------------------------------
 # JSON-RPC
 # --------------------------------------------------------------------------
+
 
 class OdooRPCError(Exception):
     def __init__(self, message, name=None, debug=None):
@@ -320,8 +330,15 @@ class OdooRPC:
 
     def call(self, model, method, *args, **kwargs):
         return self._jsonrpc(
-            "object", "execute_kw", self.db, self.uid, self.password,
-            model, method, list(args), kwargs,
+            "object",
+            "execute_kw",
+            self.db,
+            self.uid,
+            self.password,
+            model,
+            method,
+            list(args),
+            kwargs,
         )
 
     def link_payment_manager(self, program, model, manager):
@@ -333,18 +350,29 @@ class OdooRPC:
         ref = f"{model},{manager}"
         [row] = self.call("g2p.program", "read", [program], ["payment_managers"])
         if row["payment_managers"]:
-            self.call("g2p.program.payment.manager", "write",
-                      row["payment_managers"][:1], {"manager_ref_id": ref})
+            self.call(
+                "g2p.program.payment.manager",
+                "write",
+                row["payment_managers"][:1],
+                {"manager_ref_id": ref},
+            )
         else:
             vals = {"program_id": program, "manager_ref_id": ref}
-            self.call("g2p.program", "write", [program],
-                      {"payment_managers": [(0, 0, vals)]})
+            self.call(
+                "g2p.program", "write", [program], {"payment_managers": [(0, 0, vals)]}
+            )
 
     def create_cycle(self, program, name, **vals):
         """An approved cycle of today (both bases require the dates)."""
         today = time.strftime("%Y-%m-%d")
-        vals = {"name": name, "program_id": program, "state": "approved",
-                "start_date": today, "end_date": today, **vals}
+        vals = {
+            "name": name,
+            "program_id": program,
+            "state": "approved",
+            "start_date": today,
+            "end_date": today,
+            **vals,
+        }
         return self.call("g2p.cycle", "create", vals)
 
 
