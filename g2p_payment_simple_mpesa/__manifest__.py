@@ -19,6 +19,7 @@
     "data": [
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
+        "data/queue_job_data.xml",
         "views/payment_mpesa_attempt_views.xml",
         "views/payment_manager_views.xml",
         "views/payment_views.xml",

@@ -8,6 +8,7 @@ from . import (
     payment_manager_simple_mpesa,
     payment_manager_simple_mpesa_cron,
     payment_manager_simple_mpesa_payee,
+    payment_manager_simple_mpesa_prepare,
     payment_manager_simple_mpesa_queue,
     payment_manager_simple_mpesa_reconcile,
     payment_manager_simple_mpesa_ui,

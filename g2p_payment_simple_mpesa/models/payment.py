@@ -20,6 +20,11 @@ RECONCILER_GROUPS = (
 class G2PPayment(models.Model):
     _inherit = "g2p.payment"
 
+    # Indexed as on the stand-in (the real base indexes neither): Prepare looks
+    # up the payments of each chunk's entitlements, the cron those of due
+    # batches; unindexed, both scan every payment ever made.
+    entitlement_id = fields.Many2one(index=True)
+    batch_id = fields.Many2one(index=True)
     mpesa_state = fields.Selection(
         MPESA_STATE_SELECTION,
         "Mpesa Dispatch State",

@@ -6,7 +6,8 @@ extending ``g2p.program.payment.manager.simple.mpesa``:
 * this file: fields, constraints, credential and URL checks, the gateway
   client, and the chatter/commit plumbing every other part uses;
 * ``payment_manager_simple_mpesa_payee``: payee account and amount of a payment;
-* ``payment_manager_simple_mpesa_queue``: Prepare and Send (queue work only);
+* ``payment_manager_simple_mpesa_prepare``: Prepare, in bulk and in chunk jobs;
+* ``payment_manager_simple_mpesa_queue``: checks, and Send (queue work only);
 * ``payment_manager_simple_mpesa_cron``: the scheduled job that sends;
 * ``payment_manager_simple_mpesa_reconcile``: settle in-doubt payments from
   the agent balance;
@@ -97,6 +98,12 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
         help="Upper bound of payments one run of the scheduled job sends for this "
         "manager.",
     )
+    mpesa_prepare_chunk_size = fields.Integer(
+        "Payments per Prepare Job",
+        default=const.DEFAULT_PREPARE_CHUNK_SIZE,
+        help="Large cycles are prepared by several queued jobs running in "
+        "parallel, each issuing about this many payments (whole batches).",
+    )
     mpesa_auto_disburse = fields.Boolean(
         "Disburse Automatically",
         tracking=True,
@@ -128,6 +135,7 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
         "api_timeout",
         "mpesa_max_attempts",
         "mpesa_payments_per_run",
+        "mpesa_prepare_chunk_size",
         "payee_id_type",
         "reg_id_type_for_payee_id",
         "customer_type",
@@ -194,6 +202,15 @@ class G2PPaymentManagerSimpleMpesa(models.Model):
                     "Payments per Scheduled Run: %(value)s is too low; enter at "
                     "least 1.",
                     value=self.mpesa_payments_per_run,
+                )
+            )
+        if self.mpesa_prepare_chunk_size < 1:
+            problems.append(
+                _(
+                    "Payments per Prepare Job: %(value)s is too low; enter at "
+                    "least 1 (default %(default)s).",
+                    value=self.mpesa_prepare_chunk_size,
+                    default=const.DEFAULT_PREPARE_CHUNK_SIZE,
                 )
             )
         if not self.payee_id_type:

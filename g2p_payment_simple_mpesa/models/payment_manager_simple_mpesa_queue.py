@@ -1,10 +1,11 @@
-"""Prepare and Send of the Mpesa manager: they only queue work for the cron.
+"""Checks before Prepare, and Send: it only queues work for the cron.
 
-Both run the same way whether the base calls them in the request or, on
-OpenG2P for large cycles, inside a queue_job (the cycle is locked meanwhile
-and unlocked by the base's ``mark_job_as_done``).  Configuration problems are
-raised before the base may go asynchronous, so the officer sees them on the
-click and the cycle is never left locked by them.
+Send runs the same way whether the base calls it in the request or, for
+large cycles, inside a queue_job (the cycle is locked meanwhile and unlocked
+by the base's ``mark_job_as_done``); Prepare is in
+``payment_manager_simple_mpesa_prepare``.  Configuration problems are raised
+before the base may go asynchronous, so the officer sees them on the click
+and the cycle is never left locked by them.
 """
 
 import ast
@@ -47,6 +48,14 @@ class G2PPaymentManagerSimpleMpesaQueue(models.Model):
             elif not tags:
                 problem = _("it has no batch tags, so nobody would be paid")
                 fix = _("add a batch tag with the domain []")
+            elif tags.filtered(lambda t: t.max_batch_size < 1):
+                tag = tags.filtered(lambda t: t.max_batch_size < 1)[0]
+                problem = _(
+                    "its batch tag %(tag)s has the maximum batch size %(size)s",
+                    tag=tag.name,
+                    size=tag.max_batch_size,
+                )
+                fix = _("set the maximum batch size of that tag to 1 or more")
             elif not _is_catch_all(tags[-1].domain):
                 problem = _(
                     "its last batch tag %(tag)s has the domain %(domain)s, so "
@@ -80,28 +89,6 @@ class G2PPaymentManagerSimpleMpesaQueue(models.Model):
                         manager=self.name,
                     )
                 )
-
-    # ------------------------------------------------------------- prepare
-    def prepare_payments(self, cycle, entitlements=None):
-        # Checked here, before the base may hand the work to a queue_job.
-        self._mpesa_check_dispatchable()
-        return super().prepare_payments(cycle, entitlements=entitlements)
-
-    def _prepare_payments(self, cycle, entitlements):
-        # Also runs inside the base's queue_job: everything below must (and
-        # does) work without a request.
-        self._mpesa_check_dispatchable()
-        payments, batches = super()._prepare_payments(cycle, entitlements)
-        if payments:
-            payments.filtered("batch_id").write({"mpesa_state": const.QUEUED})
-        if batches:
-            vals = {"mpesa_manager_id": self.id}
-            if self.mpesa_auto_disburse:
-                vals.update(mpesa_due=True, mpesa_due_since=fields.Datetime.now())
-            batches.write(vals)
-            if self.mpesa_auto_disburse:
-                self._mpesa_trigger_cron()
-        return payments, batches
 
     # ---------------------------------------------------------------- send
     def _mpesa_queue_batches(self, batches):

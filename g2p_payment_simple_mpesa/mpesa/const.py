@@ -82,6 +82,7 @@ G2P_STATE_ISSUED = "issued"
 G2P_STATE_SENT = "sent"
 G2P_STATUS_PAID = "paid"
 G2P_STATUS_FAILED = "failed"
+G2P_ENTITLEMENT_APPROVED = "approved"
 
 # Dispatch state of a batch, computed from the states of its payments.
 BATCH_DRAFT = "draft"
@@ -110,6 +111,11 @@ NOTIFY_DANGER = "danger"
 DEFAULT_API_TIMEOUT = 10  # seconds per request
 MAX_API_TIMEOUT = 60
 DEFAULT_PAYMENTS_PER_RUN = 200
+# Preparing: entitlements per queued chunk job (whole batches; a batch larger
+# than this is a job of its own), and per create() inside one run, after
+# which the ORM cache is emptied so memory does not grow with the cycle.
+DEFAULT_PREPARE_CHUNK_SIZE = 5000
+PREPARE_CREATE_SLICE = 1000
 
 # Scheduling.  The cron record (data/ir_cron_data.xml) that sends due batches.
 CRON_XMLID = "g2p_payment_simple_mpesa.ir_cron_mpesa_disburse"

@@ -1,0 +1,471 @@
+"""Benchmark: the Mpesa manager at national scale through Odoo, on both bases.
+
+For each base and each size N (default 10,000 and 100,000), in a throw-away
+database with ``g2p_payment_simple_mpesa`` installed, N registrants with a
+phone and three cycles of N approved entitlements are created; then each
+measurement runs in a fresh process (``bench_mpesa_scale_child.py``), so the
+peak RSS it reports (VmHWM, reset once the registry is loaded) is its own:
+
+prepare
+  * baseline (upstream style, before this change): the Mpesa manager as it
+    was, i.e. the base's own ``_prepare_payments`` (on the real base
+    upstream's one ``create`` per payment) and its writes, in ONE transaction
+    as the base's single queue_job runs it.  Stopped at ``--baseline-timeout``.
+  * ours, one job: ``_prepare_payments`` over all N in one transaction.
+  * ours, chunked: the click (``_prepare_payments_async``: plan and queue),
+    then ``--workers`` processes running the queued chunk jobs as queue_job's
+    runner does (each job committed on its own); the longest job and each
+    worker's peak RSS are what ``limit_time_real`` / ``limit_memory_hard``
+    see.
+disburse (``--disburse-bases``, default the first base)
+  * ours: the cron called pass after pass in ONE long-lived process (a cron
+    worker), each pass bounded by ``--per-run`` payments, against the gateway
+    simulator in a process of its own (0 ms latency; its memory is reported
+    apart).  At checkpoints: RSS, tracemalloc's traced memory (1 frame) as
+    the worker has it and after ``gc.collect()``; retained bytes per payment
+    between the first and the last checkpoint.
+  * baseline (upstream style): every batch sent in one request and one
+    transaction, one COMMIT at the end.
+
+Prints numbers; the checks are sanity ones (N payments, batches of at most
+``--batch-size``, nobody paid twice).  PostgreSQL: a private throw-away
+cluster, or the server of PGHOST/PGPORT/PGUSER (databases created and dropped).
+
+    .venv/bin/python tests/bench/bench_mpesa_scale_odoo.py \\
+        --odoo-src /tmp/vendor/odoo-17 --openg2p-src /tmp/vendor/openg2p-17.0 \\
+        [--sizes 10000,100000] [--bases standin,openg2p] [--workers 2]
+"""
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "odoo_tier"))
+import pg  # noqa: E402
+
+CHILD = Path(__file__).with_name("bench_mpesa_scale_child.py")
+MODULE = "g2p_payment_simple_mpesa"
+LIMIT_TIME_REAL = 120.0
+LIMIT_MEMORY_HARD_MIB = 2560.0
+RANGE = 10_000_000  # distinct phone numbers per size
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    p.add_argument(
+        "--odoo-src", default=os.environ.get("ODOO_SRC", "/tmp/vendor/odoo-17")
+    )
+    p.add_argument("--openg2p-src", default=os.environ.get("OPENG2P_SRC"))
+    p.add_argument(
+        "--bases", default=None, help="default: standin, and openg2p with --openg2p-src"
+    )
+    p.add_argument("--sizes", default="10000,100000")
+    p.add_argument("--phases", default="prepare,disburse")
+    p.add_argument("--disburse-bases", default=None, help="default: the first base")
+    p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument(
+        "--chunk-size", type=int, default=None, help="default: the manager's"
+    )
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--per-run", type=int, default=2000, help="payments per cron pass")
+    p.add_argument("--baseline-timeout", type=float, default=900.0)
+    p.add_argument("--no-trace", action="store_true", help="no tracemalloc in disburse")
+    p.add_argument("--no-baseline", action="store_true")
+    p.add_argument("--keep", action="store_true", help="keep the databases")
+    args = p.parse_args(argv)
+    args.sizes = [int(s) for s in args.sizes.split(",") if s]
+    args.phases = set(args.phases.split(","))
+    if args.bases is None:
+        args.bases = "standin,openg2p" if args.openg2p_src else "standin"
+    args.bases = args.bases.split(",")
+    args.disburse_bases = (args.disburse_bases or args.bases[0]).split(",")
+    return args
+
+
+def _print_out(cmd):
+    return subprocess.run(
+        cmd, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def addons_path(args, base):
+    py = sys.executable
+    parts = [str(Path(args.odoo_src) / "addons")]
+    if base == "openg2p":
+        if not args.openg2p_src:
+            raise SystemExit("--bases openg2p needs --openg2p-src")
+        parts.append(
+            _print_out([py, "setup/odoo_sources.py", "openg2p", args.openg2p_src])
+        )
+    else:
+        parts.append(_print_out([py, "tests/odoo_tier/standin_addons.py"]))
+        parts.append(str(REPO / "openg2p_base_standin"))
+    return ",".join(parts + [str(REPO)])
+
+
+def create_db(target, conf):
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(Path(conf["odoo_src"]) / "odoo-bin"),
+            f"--addons-path={conf['addons_path']}",
+            *target.odoo_args(),
+            "-d",
+            conf["db"],
+            "-i",
+            MODULE,
+            "--stop-after-init",
+            "--without-demo=all",
+            "--log-level=warn",
+            "--no-http",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    if proc.returncode:
+        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
+        raise SystemExit(f"installing {MODULE} into {conf['db']} failed")
+    print(
+        f"{conf['db']}: {MODULE} installed in {time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
+
+
+def child(kind, conf, timeout=None):
+    """Start one measurement; returns the Popen (see ``result``)."""
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), kind, json.dumps(conf)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    ), timeout
+
+
+def result(handle):
+    proc, timeout = handle
+    try:
+        out, _err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return {"timeout": timeout}
+    lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
+    if proc.returncode or not lines:
+        raise SystemExit(f"measurement failed (exit {proc.returncode}):\n{out[-3000:]}")
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+def run(kind, conf, timeout=None):
+    return result(child(kind, conf, timeout))
+
+
+# -- prepare -------------------------------------------------------------------------
+def prepare_phase(conf, cycles, n, args):
+    rows = []
+    if args.no_baseline:
+        rows.append(("baseline (upstream style, 1 job)", None))
+    else:
+        base = run(
+            "prepare",
+            dict(conf, cycle_id=cycles[2], variant="baseline"),
+            timeout=args.baseline_timeout,
+        )
+        rows.append(("baseline (upstream style, 1 job)", base))
+    rows.append(
+        (
+            "ours, one job",
+            run("prepare", dict(conf, cycle_id=cycles[0], variant="one_job")),
+        )
+    )
+    click = run("plan", dict(conf, cycle_id=cycles[1]))
+    handles = [
+        child("worker", dict(conf, graph=click["graph"])) for _i in range(args.workers)
+    ]
+    workers = [result(h) for h in handles]
+    # From the first job started to the last one done (worker start-up aside).
+    busy = [w for w in workers if w["jobs"]]
+    wall = max(w["last_end"] for w in busy) - min(w["first_start"] for w in busy)
+    chunked = dict(
+        run("figures", dict(conf, cycle_id=cycles[1])),
+        seconds=wall,
+        click=click,
+        workers=workers,
+    )
+    rows.append(("ours, chunked jobs", chunked))
+    report_prepare(conf, n, args, rows)
+    return rows
+
+
+def _limits(seconds, peak):
+    ok_time = seconds <= LIMIT_TIME_REAL
+    ok_mem = peak <= LIMIT_MEMORY_HARD_MIB
+    return ("yes" if ok_time else "NO") + " / " + ("yes" if ok_mem else "NO")
+
+
+def report_prepare(conf, n, args, rows):
+    print()
+    print(
+        f"prepare on {conf['base']}: {n} entitlements, batches of {args.batch_size}, "
+        f"chunks of {conf['chunk_size']}, {args.workers} workers"
+    )
+    print(
+        f"{'variant':<34} {'seconds':>8} {'pay/s':>7} {'peak RSS':>9} {'growth':>7} "
+        f"{'longest job':>11} {'jobs':>5}  within 120 s / 2.5 GB"
+    )
+    for name, data in rows:
+        if data is None:
+            print(f"{name:<34} {'not run':>8}")
+            continue
+        if "timeout" in data:
+            print(
+                f"{name:<34} {'>' + format(data['timeout'], '.0f'):>8} "
+                f"{'<' + format(n / data['timeout'], '.0f'):>7}   (stopped)"
+                f"{'':>28}  NO / ?"
+            )
+            continue
+        if "workers" in data:
+            click, workers = data["click"], data["workers"]
+            times = [t for w in workers for t in w["job_seconds"]]
+            longest = max(times + [click["seconds"]])
+            peak = max([w["peak_mib"] for w in workers] + [click["peak_mib"]])
+            growth = max(w["peak_mib"] - w["base_mib"] for w in workers)
+            jobs = sum(w["jobs"] for w in workers)
+        else:
+            longest, peak = data["seconds"], data["peak_mib"]
+            growth, jobs = peak - data["base_mib"], 1
+        print(
+            f"{name:<34} {data['seconds']:>8.1f} {n / data['seconds']:>7.0f} "
+            f"{peak:>8.0f}M {growth:>6.0f}M {longest:>10.1f}s {jobs:>5}  "
+            f"{_limits(longest, peak)}"
+        )
+        _check(name, data, n, args.batch_size)
+    chunked = rows[-1][1]
+    click = chunked["click"]
+    print(
+        f"  chunked: the click (plan + queue {click['jobs']} jobs) took "
+        f"{click['seconds']:.1f} s, peak {click['peak_mib']:.0f} MiB; per worker "
+        + ", ".join(
+            f"{w['jobs']} jobs, peak {w['peak_mib']:.0f} MiB "
+            f"(+{w['peak_mib'] - w['base_mib']:.0f})"
+            for w in chunked["workers"]
+        ),
+        flush=True,
+    )
+
+
+def _check(name, data, n, batch_size):
+    problems = []
+    if data["payments"] != n:
+        problems.append(f"{data['payments']} payments, expected {n}")
+    if data["batches"] != math.ceil(n / batch_size):
+        problems.append(
+            f"{data['batches']} batches, expected {math.ceil(n / batch_size)}"
+        )
+    if data["largest_batch"] > batch_size:
+        problems.append(f"a batch of {data['largest_batch']}")
+    if data["paid_twice"]:
+        problems.append(f"{data['paid_twice']} entitlements with two payments")
+    if problems:
+        raise SystemExit(f"{name}: " + "; ".join(problems))
+
+
+# -- disburse ------------------------------------------------------------------------
+def disburse_phase(conf, cycles, n, args):
+    marks = sorted({max(n // 10, 1), n // 2, n})
+    run("send", dict(conf, cycle_id=cycles[0]))
+    ours = run(
+        "disburse",
+        dict(
+            conf,
+            cycle_id=cycles[0],
+            per_run=args.per_run,
+            sim_port=pg.free_port(),
+            trace=not args.no_trace,
+            checkpoints=marks,
+            max_passes=10 * math.ceil(n / args.per_run) + 10,
+        ),
+    )
+    base = None
+    if not args.no_baseline:
+        base = run(
+            "disburse_baseline",
+            dict(
+                conf, cycle_id=cycles[1], per_run=args.per_run, sim_port=pg.free_port()
+            ),
+            timeout=args.baseline_timeout,
+        )
+    report_disburse(conf, n, args, ours, base)
+    return ours, base
+
+
+def report_disburse(conf, n, args, ours, base):
+    print()
+    print(
+        f"disburse on {conf['base']}: {n} payments, at most {args.per_run} per cron "
+        f"pass, simulator in its own process (0 ms latency)"
+    )
+    if (
+        ours["paid"] != n
+        or ours["accounts_paid_twice"]
+        or ours["accounts_paid_once"] != n
+    ):
+        raise SystemExit(f"disburse: {ours['paid']}/{n} paid, {ours}")
+    trace = "traced_kib" in ours["marks"][0]
+    print(
+        f"{'paid':>8} {'passes':>6} {'seconds':>8} {'RSS MiB':>8}"
+        + (f" {'traced KiB':>11} {'after gc KiB':>12}" if trace else "")
+    )
+    for m in ours["marks"]:
+        line = (
+            f"{m['paid']:>8} {m['passes']:>6} {m['seconds']:>8.1f} {m['rss_mib']:>8.0f}"
+        )
+        if trace:
+            line += f" {m['traced_kib']:>11.0f} {m['traced_after_gc_kib']:>12.0f}"
+        print(line)
+    first, last = ours["marks"][0], ours["marks"][-1]
+    span = max(last["paid"] - first["paid"], 1)
+
+    def per_payment(key, scale):
+        return f"{(last[key] - first[key]) * scale / span:+.0f}"
+
+    per = "RSS " + per_payment("rss_mib", 1048576)
+    if trace:
+        per += ", traced " + per_payment("traced_kib", 1024)
+        per += ", traced after gc " + per_payment("traced_after_gc_kib", 1024)
+    print(
+        f"bytes retained per payment from {first['paid']} to {last['paid']} paid: "
+        + per
+    )
+    print(
+        f"ours: {ours['seconds']:.0f} s, {n / ours['seconds']:.0f} payments/s, "
+        f"{ours['passes']} passes; peak RSS {ours['peak_mib']:.0f} MiB (registry "
+        f"loaded: {ours['base_mib']:.0f} MiB); the simulator's own process: "
+        f"{ours['sim_rss_mib']:.0f} MiB for its {ours['sim_deposits']} deposit records "
+        f"(not ours); every account paid exactly once",
+        flush=True,
+    )
+    if base is None:
+        return
+    if "timeout" in base:
+        print(
+            "baseline (upstream style, one request): stopped after "
+            f"{base['timeout']:.0f} s"
+        )
+        return
+    print(
+        f"baseline (upstream style, one request): {base['seconds']:.0f} s, "
+        f"{n / base['seconds']:.0f} payments/s, peak RSS {base['peak_mib']:.0f} MiB "
+        f"(+{base['peak_mib'] - base['base_mib']:.0f} MiB over the loaded registry)",
+        flush=True,
+    )
+
+
+def print_summary(summary):
+    print()
+    print("summary (peak RSS per process, MiB):")
+    for base, n, phase, data in summary:
+        if phase == "prepare":
+            chunked = data[-1][1]
+            longest = max(t for w in chunked["workers"] for t in w["job_seconds"])
+            peaks = "/".join(f"{w['peak_mib']:.0f}" for w in chunked["workers"])
+            one = data[1][1]
+            print(
+                f"  {base:<8} {n:>7} prepare: chunked {chunked['seconds']:.0f} s wall, "
+                f"longest job {longest:.1f} s, worker peaks {peaks}; one job "
+                f"{one['seconds']:.0f} s, peak {one['peak_mib']:.0f}"
+            )
+        else:
+            first, last = data["marks"][0], data["marks"][-1]
+            span = max(last["paid"] - first["paid"], 1)
+            gc_part = ""
+            if "traced_after_gc_kib" in last:
+                per = (
+                    last["traced_after_gc_kib"] - first["traced_after_gc_kib"]
+                ) * 1024
+                gc_part = f", retained after gc {per / span:+.0f} B/payment"
+            print(
+                f"  {base:<8} {n:>7} disburse: {data['seconds']:.0f} s, peak "
+                f"{data['peak_mib']:.0f} (loaded {data['base_mib']:.0f}){gc_part}, "
+                f"simulator {data['sim_rss_mib']:.0f} apart"
+            )
+
+
+# -- main ----------------------------------------------------------------------------
+def main(argv=None):
+    args = parse_args(argv)
+    os.chdir(REPO)
+    cluster = None
+    target = pg.external_target()
+    if target is None:
+        cluster = pg.PrivateCluster(port=pg.free_port())
+        target = cluster.start()
+    created = []
+    summary = []
+    try:
+        for base in args.bases:
+            conf = {
+                "base": base,
+                "odoo_src": args.odoo_src,
+                "addons_path": addons_path(args, base),
+                "db": f"bench_mpesa_scale_{base}_{os.getpid()}",
+                "db_host": target.host,
+                "db_port": target.port,
+                "db_user": target.user,
+                "batch_size": args.batch_size,
+            }
+            created.append(conf["db"])
+            create_db(target, conf)
+            for number, n in enumerate(args.sizes, start=1):
+                start = time.perf_counter()
+                made = run(
+                    "setup",
+                    dict(
+                        conf,
+                        n=n,
+                        first=number * RANGE,
+                        cycles=3,
+                        chunk_size=args.chunk_size,
+                    ),
+                )
+                print(
+                    f"{base}: {n} registrants, 3 cycles of {n} entitlements in "
+                    f"{time.perf_counter() - start:.0f} s (manager's chunk size "
+                    f"{made['chunk_size']})",
+                    flush=True,
+                )
+                conf_n = dict(
+                    conf, manager_id=made["manager_id"], chunk_size=made["chunk_size"]
+                )
+                cycles = made["cycle_ids"]
+                if "prepare" in args.phases:
+                    rows = prepare_phase(conf_n, cycles, n, args)
+                    summary.append((base, n, "prepare", rows))
+                elif "disburse" in args.phases:
+                    for cycle_id in cycles[:2]:
+                        run(
+                            "prepare",
+                            dict(conf_n, cycle_id=cycle_id, variant="one_job"),
+                        )
+                if "disburse" in args.phases and base in args.disburse_bases:
+                    ours, _base = disburse_phase(conf_n, cycles, n, args)
+                    summary.append((base, n, "disburse", ours))
+        print_summary(summary)
+    finally:
+        if not args.keep:
+            for name in created:
+                target.drop_db(name)
+        if cluster is not None and not args.keep:
+            cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
