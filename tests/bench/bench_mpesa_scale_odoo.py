@@ -47,12 +47,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "odoo_tier"))
+sys.path.insert(0, str(REPO / "tests" / "support"))
 import pg  # noqa: E402
+from g2p_bench.odoo_lib import install_module  # noqa: E402
+from mpesa_scale_report import (  # noqa: E402
+    print_summary,
+    report_disburse,
+    report_prepare,
+)
 
 CHILD = Path(__file__).with_name("bench_mpesa_scale_child.py")
 MODULE = "g2p_payment_simple_mpesa"
-LIMIT_TIME_REAL = 120.0
-LIMIT_MEMORY_HARD_MIB = 2560.0
 RANGE = 10_000_000  # distinct phone numbers per size
 
 
@@ -110,34 +115,11 @@ def addons_path(args, base):
 
 
 def create_db(target, conf):
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(Path(conf["odoo_src"]) / "odoo-bin"),
-            f"--addons-path={conf['addons_path']}",
-            *target.odoo_args(),
-            "-d",
-            conf["db"],
-            "-i",
-            MODULE,
-            "--stop-after-init",
-            "--without-demo=all",
-            "--log-level=warn",
-            "--no-http",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
+    odoo_args = [f"--addons-path={conf['addons_path']}", *target.odoo_args()]
+    seconds = install_module(
+        conf["odoo_src"], odoo_args, conf["db"], MODULE, tail=3000, cwd=REPO
     )
-    if proc.returncode:
-        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
-        raise SystemExit(f"installing {MODULE} into {conf['db']} failed")
-    print(
-        f"{conf['db']}: {MODULE} installed in {time.perf_counter() - start:.0f} s",
-        flush=True,
-    )
+    print(f"{conf['db']}: {MODULE} installed in {seconds:.0f} s", flush=True)
 
 
 def child(kind, conf, timeout=None):
@@ -205,79 +187,6 @@ def prepare_phase(conf, cycles, n, args):
     return rows
 
 
-def _limits(seconds, peak):
-    ok_time = seconds <= LIMIT_TIME_REAL
-    ok_mem = peak <= LIMIT_MEMORY_HARD_MIB
-    return ("yes" if ok_time else "NO") + " / " + ("yes" if ok_mem else "NO")
-
-
-def report_prepare(conf, n, args, rows):
-    print()
-    print(
-        f"prepare on {conf['base']}: {n} entitlements, batches of {args.batch_size}, "
-        f"chunks of {conf['chunk_size']}, {args.workers} workers"
-    )
-    print(
-        f"{'variant':<34} {'seconds':>8} {'pay/s':>7} {'peak RSS':>9} {'growth':>7} "
-        f"{'longest job':>11} {'jobs':>5}  within 120 s / 2.5 GB"
-    )
-    for name, data in rows:
-        if data is None:
-            print(f"{name:<34} {'not run':>8}")
-            continue
-        if "timeout" in data:
-            print(
-                f"{name:<34} {'>' + format(data['timeout'], '.0f'):>8} "
-                f"{'<' + format(n / data['timeout'], '.0f'):>7}   (stopped)"
-                f"{'':>28}  NO / ?"
-            )
-            continue
-        if "workers" in data:
-            click, workers = data["click"], data["workers"]
-            times = [t for w in workers for t in w["job_seconds"]]
-            longest = max(times + [click["seconds"]])
-            peak = max([w["peak_mib"] for w in workers] + [click["peak_mib"]])
-            growth = max(w["peak_mib"] - w["base_mib"] for w in workers)
-            jobs = sum(w["jobs"] for w in workers)
-        else:
-            longest, peak = data["seconds"], data["peak_mib"]
-            growth, jobs = peak - data["base_mib"], 1
-        print(
-            f"{name:<34} {data['seconds']:>8.1f} {n / data['seconds']:>7.0f} "
-            f"{peak:>8.0f}M {growth:>6.0f}M {longest:>10.1f}s {jobs:>5}  "
-            f"{_limits(longest, peak)}"
-        )
-        _check(name, data, n, args.batch_size)
-    chunked = rows[-1][1]
-    click = chunked["click"]
-    print(
-        f"  chunked: the click (plan + queue {click['jobs']} jobs) took "
-        f"{click['seconds']:.1f} s, peak {click['peak_mib']:.0f} MiB; per worker "
-        + ", ".join(
-            f"{w['jobs']} jobs, peak {w['peak_mib']:.0f} MiB "
-            f"(+{w['peak_mib'] - w['base_mib']:.0f})"
-            for w in chunked["workers"]
-        ),
-        flush=True,
-    )
-
-
-def _check(name, data, n, batch_size):
-    problems = []
-    if data["payments"] != n:
-        problems.append(f"{data['payments']} payments, expected {n}")
-    if data["batches"] != math.ceil(n / batch_size):
-        problems.append(
-            f"{data['batches']} batches, expected {math.ceil(n / batch_size)}"
-        )
-    if data["largest_batch"] > batch_size:
-        problems.append(f"a batch of {data['largest_batch']}")
-    if data["paid_twice"]:
-        problems.append(f"{data['paid_twice']} entitlements with two payments")
-    if problems:
-        raise SystemExit(f"{name}: " + "; ".join(problems))
-
-
 # -- disburse ------------------------------------------------------------------------
 def disburse_phase(conf, cycles, n, args):
     marks = sorted({max(n // 10, 1), n // 2, n})
@@ -305,98 +214,6 @@ def disburse_phase(conf, cycles, n, args):
         )
     report_disburse(conf, n, args, ours, base)
     return ours, base
-
-
-def report_disburse(conf, n, args, ours, base):
-    print()
-    print(
-        f"disburse on {conf['base']}: {n} payments, at most {args.per_run} per cron "
-        f"pass, simulator in its own process (0 ms latency)"
-    )
-    if (
-        ours["paid"] != n
-        or ours["accounts_paid_twice"]
-        or ours["accounts_paid_once"] != n
-    ):
-        raise SystemExit(f"disburse: {ours['paid']}/{n} paid, {ours}")
-    trace = "traced_kib" in ours["marks"][0]
-    print(
-        f"{'paid':>8} {'passes':>6} {'seconds':>8} {'RSS MiB':>8}"
-        + (f" {'traced KiB':>11} {'after gc KiB':>12}" if trace else "")
-    )
-    for m in ours["marks"]:
-        line = (
-            f"{m['paid']:>8} {m['passes']:>6} {m['seconds']:>8.1f} {m['rss_mib']:>8.0f}"
-        )
-        if trace:
-            line += f" {m['traced_kib']:>11.0f} {m['traced_after_gc_kib']:>12.0f}"
-        print(line)
-    first, last = ours["marks"][0], ours["marks"][-1]
-    span = max(last["paid"] - first["paid"], 1)
-
-    def per_payment(key, scale):
-        return f"{(last[key] - first[key]) * scale / span:+.0f}"
-
-    per = "RSS " + per_payment("rss_mib", 1048576)
-    if trace:
-        per += ", traced " + per_payment("traced_kib", 1024)
-        per += ", traced after gc " + per_payment("traced_after_gc_kib", 1024)
-    print(
-        f"bytes retained per payment from {first['paid']} to {last['paid']} paid: "
-        + per
-    )
-    print(
-        f"ours: {ours['seconds']:.0f} s, {n / ours['seconds']:.0f} payments/s, "
-        f"{ours['passes']} passes; peak RSS {ours['peak_mib']:.0f} MiB (registry "
-        f"loaded: {ours['base_mib']:.0f} MiB); the simulator's own process: "
-        f"{ours['sim_rss_mib']:.0f} MiB for its {ours['sim_deposits']} deposit records "
-        f"(not ours); every account paid exactly once",
-        flush=True,
-    )
-    if base is None:
-        return
-    if "timeout" in base:
-        print(
-            "baseline (upstream style, one request): stopped after "
-            f"{base['timeout']:.0f} s"
-        )
-        return
-    print(
-        f"baseline (upstream style, one request): {base['seconds']:.0f} s, "
-        f"{n / base['seconds']:.0f} payments/s, peak RSS {base['peak_mib']:.0f} MiB "
-        f"(+{base['peak_mib'] - base['base_mib']:.0f} MiB over the loaded registry)",
-        flush=True,
-    )
-
-
-def print_summary(summary):
-    print()
-    print("summary (peak RSS per process, MiB):")
-    for base, n, phase, data in summary:
-        if phase == "prepare":
-            chunked = data[-1][1]
-            longest = max(t for w in chunked["workers"] for t in w["job_seconds"])
-            peaks = "/".join(f"{w['peak_mib']:.0f}" for w in chunked["workers"])
-            one = data[1][1]
-            print(
-                f"  {base:<8} {n:>7} prepare: chunked {chunked['seconds']:.0f} s wall, "
-                f"longest job {longest:.1f} s, worker peaks {peaks}; one job "
-                f"{one['seconds']:.0f} s, peak {one['peak_mib']:.0f}"
-            )
-        else:
-            first, last = data["marks"][0], data["marks"][-1]
-            span = max(last["paid"] - first["paid"], 1)
-            gc_part = ""
-            if "traced_after_gc_kib" in last:
-                per = (
-                    last["traced_after_gc_kib"] - first["traced_after_gc_kib"]
-                ) * 1024
-                gc_part = f", retained after gc {per / span:+.0f} B/payment"
-            print(
-                f"  {base:<8} {n:>7} disburse: {data['seconds']:.0f} s, peak "
-                f"{data['peak_mib']:.0f} (loaded {data['base_mib']:.0f}){gc_part}, "
-                f"simulator {data['sim_rss_mib']:.0f} apart"
-            )
 
 
 # -- main ----------------------------------------------------------------------------

@@ -1,17 +1,23 @@
 """Dispatch engine end to end: every simulator fault ends in the right state
 and nothing is ever paid twice (simulator per-account counts)."""
 
-import itertools
-
 import pytest
-from g2p_simulators.simple_mpesa import SimulatorServer
+from mpesa_dispatch_support import (
+    PAYEES,
+    STALL,
+    MemoryStore,
+    assert_exactly_once,
+    items_for,
+    make_client,
+    run_all,
+    simulator,
+)
 
-from g2p_payment_simple_mpesa.mpesa.client import Outcome, SimpleMpesaClient
+from g2p_payment_simple_mpesa.mpesa.client import Outcome
 from g2p_payment_simple_mpesa.mpesa.const import (
     AMBIGUOUS,
     APPLIED,
     FAILED,
-    FINAL_STATES,
     IN_DOUBT,
     NOT_APPLIED,
     OK,
@@ -24,116 +30,16 @@ from g2p_payment_simple_mpesa.mpesa.const import (
 )
 from g2p_payment_simple_mpesa.mpesa.dispatch import (
     BalanceLedger,
-    DispatchItem,
     backoff_seconds,
     decide,
     dispatch,
     recover_stale_state,
 )
 
-AGENT = "agent@sim.test"
-PASSWORD = "dispatch-secret"
-# Generous for a loaded CI box; stalls outlast it and cost the test nothing.
-READ_TIMEOUT = 0.8
-STALL = 2.5
-START_BALANCE = 1_000_000
-PAYEES = [f"p{i}@sim.test" for i in range(6)]
-
-
-class MemoryStore:
-    """In-memory DispatchStore: the 'database' of these tests."""
-
-    def __init__(self, items):
-        self.rows = {i.key: {"item": i, "state": QUEUED, "attempts": 0} for i in items}
-        self.attempt_log = []
-        self.begun = []
-
-    def begin_send(self, item):
-        row = self.rows[item.key]
-        if row["state"] != QUEUED:
-            return False
-        row["state"] = SENDING
-        row["attempts"] = item.attempts + 1
-        self.begun.append(item.key)
-        return True
-
-    def record_result(self, item, outcome, decision):
-        row = self.rows[item.key]
-        assert row["state"] == SENDING and row["attempts"] == item.attempts
-        row["state"] = decision.state
-        row["reason"] = decision.reason
-        row["retry_after"] = decision.retry_after
-        self.attempt_log.append((item.key, item.attempts, outcome.kind, decision.state))
-
-    def queued(self):
-        """Items a later run would pick up (ignores retry_after for speed)."""
-        return [
-            DispatchItem(
-                k,
-                r["item"].amount,
-                r["item"].account_no,
-                r["item"].customer_type,
-                r["attempts"],
-            )
-            for k, r in self.rows.items()
-            if r["state"] == QUEUED
-        ]
-
-    def state(self, key):
-        return self.rows[key]["state"]
-
 
 @pytest.fixture
 def sim():
-    server = SimulatorServer(
-        agents=[(AGENT, PASSWORD, START_BALANCE)], customers=PAYEES
-    )
-    server.start()
-    yield server
-    server.stop()
-
-
-def make_client(sim):
-    return SimpleMpesaClient(
-        sim.auth_url, sim.payment_url, AGENT, PASSWORD, timeout=(2.0, READ_TIMEOUT)
-    )
-
-
-def items_for(accounts, amount=100):
-    return [
-        DispatchItem(f"pay-{i}", amount, acct, "subscriber")
-        for i, acct in enumerate(accounts)
-    ]
-
-
-def run_all(sim, store, runs=4, ledger=None, **kwargs):
-    """Several scheduler runs over the same store; returns the reports."""
-    client = make_client(sim)
-    reports = []
-    for _ in range(runs):
-        todo = store.queued()
-        if not todo:
-            break
-        reports.append(dispatch(todo, client, store, ledger=ledger, **kwargs))
-    return reports
-
-
-def assert_exactly_once(sim, store):
-    """PAID => exactly one deposit; FAILED => none; nothing anywhere twice."""
-    counts = sim.deposit_counts()
-    assert all(n <= 1 for n in counts.values()), counts
-    for row in store.rows.values():
-        n = counts.get(row["item"].account_no, 0)
-        if row["state"] == PAID:
-            assert n == 1
-        elif row["state"] in (FAILED, QUEUED):
-            assert n == 0
-    paid_total = sum(
-        r["item"].amount for r in store.rows.values() if r["state"] == PAID
-    )
-    applied_total = sum(d["amount"] for d in sim.state.deposits)
-    assert sim.balance_of(AGENT) == START_BALANCE - applied_total
-    return paid_total, applied_total
+    yield from simulator()
 
 
 # -- pure decisions -------------------------------------------------------------
@@ -290,182 +196,3 @@ def test_connection_refused_is_queued_not_paid(sim):
     report = dispatch(store.queued(), client, store, max_attempts=2)
     assert report.counts == {FAILED: 2}
     assert sim.requests == 0
-
-
-# -- reconciliation through the agent balance ---------------------------------------
-
-
-def test_ledger_resolves_applied_after_timeout_as_paid(sim):
-    sim.add_fault("timeout_after", delay=STALL, account=PAYEES[1])
-    store = MemoryStore(items_for(PAYEES[:3]))
-    report = run_all(sim, store, ledger=BalanceLedger())[0]
-    assert store.state("pay-1") == PAID
-    assert "balance fell by exactly 100" in store.rows["pay-1"]["reason"]
-    assert report.reconciled == 1 and report.counts == {PAID: 3}
-    assert_exactly_once(sim, store)
-
-
-def test_ledger_keeps_not_applied_timeout_in_doubt(sim):
-    sim.add_fault("timeout_before", delay=STALL, account=PAYEES[0])
-    store = MemoryStore(items_for(PAYEES[:2]))
-    ledger = BalanceLedger()
-    run_all(sim, store, ledger=ledger)
-    assert store.state("pay-0") == IN_DOUBT
-    assert "not_applied" in store.rows["pay-0"]["reason"]
-    assert ledger.tainted  # later in-doubt payments could not be settled blindly
-    assert_exactly_once(sim, store)
-
-
-def test_ledger_drop_after_apply_resolved_paid(sim):
-    sim.add_fault("drop_after", account=PAYEES[2])
-    store = MemoryStore(items_for(PAYEES[:4]))
-    run_all(sim, store, ledger=BalanceLedger())
-    assert {r["state"] for r in store.rows.values()} == {PAID}
-    assert_exactly_once(sim, store)
-
-
-def test_ledger_catches_refusal_after_debit(sim):
-    # the gateway debits the agent, then fails the credit with a business error
-    sim.add_fault(
-        "status",
-        status=500,
-        apply=True,
-        account=PAYEES[1],
-        message="couldn't access account. frozen",
-    )
-    store = MemoryStore(items_for(PAYEES[:3]))
-    run_all(sim, store, ledger=BalanceLedger())
-    assert store.state("pay-1") == IN_DOUBT
-    assert "debited without credit" in store.rows["pay-1"]["reason"]
-    assert store.state("pay-0") == store.state("pay-2") == PAID
-    assert_exactly_once(sim, store)
-
-
-def test_ledger_keeps_real_refusals_failed(sim):
-    sim.freeze(PAYEES[0])
-    store = MemoryStore(items_for(PAYEES[:2]))
-    ledger = BalanceLedger()
-    run_all(sim, store, ledger=ledger)
-    assert store.state("pay-0") == FAILED and store.state("pay-1") == PAID
-    assert ledger.expected == sim.balance_of(AGENT) and not ledger.tainted
-
-
-def test_unreadable_balance_does_not_block_payments(sim):
-    client = make_client(sim)
-    client.balance_url = sim.base_url + "/api/account/missing"
-    sim.add_fault("drop_after", account=PAYEES[0])
-    store = MemoryStore(items_for(PAYEES[:2]))
-    ledger = BalanceLedger()
-    report = dispatch(store.queued(), client, store, ledger=ledger)
-    assert report.aborted is None and ledger.tainted
-    assert store.state("pay-0") == IN_DOUBT and store.state("pay-1") == PAID
-    assert_exactly_once(sim, store)
-
-
-# -- batch behaviour ----------------------------------------------------------------
-
-
-def test_invalid_payees_fail_alone_and_the_batch_goes_on(sim):
-    items = [
-        DispatchItem("ok-1", 100, PAYEES[0], "subscriber"),
-        DispatchItem("unknown", 100, "nobody@sim.test", "subscriber"),
-        DispatchItem("too-small", 5, PAYEES[1], "subscriber"),
-        DispatchItem("no-account", 100, "", "subscriber"),
-        DispatchItem("bad-type", 100, PAYEES[2], "alien"),
-        DispatchItem("ok-2", 100, PAYEES[3], "subscriber"),
-    ]
-    store = MemoryStore(items)
-    report = dispatch(store.queued(), make_client(sim), store)
-    assert report.counts == {PAID: 2, FAILED: 4}
-    assert report.sent == 3  # local checks keep bad amounts/accounts off the wire
-    assert store.state("ok-1") == store.state("ok-2") == PAID
-    assert "user not found" in store.rows["unknown"]["reason"]
-    assert "minimum deposit" in store.rows["too-small"]["reason"]
-    assert_exactly_once(sim, store)
-
-
-def test_insufficient_agent_balance_fails_that_payment_only(sim):
-    items = items_for(PAYEES[:2])
-    items[0].amount = START_BALANCE + 1
-    store = MemoryStore(items)
-    report = dispatch(store.queued(), make_client(sim), store)
-    assert store.state("pay-0") == FAILED and store.state("pay-1") == PAID
-    assert "balance not enough" in store.rows["pay-0"]["reason"]
-    assert report.counts == {FAILED: 1, PAID: 1}
-
-
-def test_deadline_stops_cleanly_between_items(sim):
-    ticks = itertools.count()
-    store = MemoryStore(items_for(PAYEES))
-    report = dispatch(
-        store.queued(), make_client(sim), store, deadline=3, clock=lambda: next(ticks)
-    )
-    assert report.stopped_by_deadline and report.counts == {PAID: 3}
-    assert [store.state(f"pay-{i}") for i in range(6)] == [PAID] * 3 + [QUEUED] * 3
-    assert len(store.begun) == 3  # nothing left half-started
-    report = dispatch(store.queued(), make_client(sim), store)  # next run finishes
-    assert report.counts == {PAID: 3}
-    assert_exactly_once(sim, store)
-
-
-def test_items_may_be_a_lazy_generator(sim):
-    store = MemoryStore(items_for(PAYEES))
-    report = dispatch((i for i in store.queued()), make_client(sim), store)
-    assert report.processed == len(PAYEES)
-
-
-def test_skipped_when_begin_send_declines(sim):
-    store = MemoryStore(items_for(PAYEES[:2]))
-    todo = store.queued()
-    store.rows["pay-0"]["state"] = PAID  # e.g. another worker finished it
-    report = dispatch(todo, make_client(sim), store)
-    assert report.skipped == 1 and report.counts == {PAID: 1}
-    assert sim.deposit_count(PAYEES[0]) == 0
-
-
-def test_no_gateway_call_when_begin_send_fails(sim):
-    class BrokenStore(MemoryStore):
-        def begin_send(self, item):
-            raise RuntimeError("database down")
-
-    store = BrokenStore(items_for(PAYEES[:1]))
-    with pytest.raises(RuntimeError):
-        dispatch(store.queued(), make_client(sim), store)
-    assert sim.requests == 0
-
-
-def test_crash_after_send_leaves_sending_which_recovers_as_in_doubt(sim):
-    class CrashingStore(MemoryStore):
-        def record_result(self, item, outcome, decision):
-            raise RuntimeError("worker killed")
-
-    store = CrashingStore(items_for(PAYEES[:1]))
-    with pytest.raises(RuntimeError):
-        dispatch(store.queued(), make_client(sim), store)
-    assert store.state("pay-0") == SENDING and sim.deposit_count(PAYEES[0]) == 1
-    assert recover_stale_state(store.state("pay-0")) == IN_DOUBT
-    assert store.queued() == []  # never picked up again as sendable
-
-
-def test_wrong_credentials_abort_before_touching_anything(sim):
-    client = SimpleMpesaClient(sim.auth_url, sim.payment_url, AGENT, "wrong")
-    store = MemoryStore(items_for(PAYEES[:3]))
-    report = dispatch(store.queued(), client, store)
-    assert "provided credentials are invalid" in report.aborted
-    assert store.begun == [] and report.processed == 0 and sim.requests == 0
-
-
-def test_credentials_revoked_mid_run_stop_the_run_without_failing(sim):
-    store = MemoryStore(items_for(PAYEES[:4]))
-    client = make_client(sim)
-    client.login()  # the run starts with a valid cached token
-    sim.add_fault("token_expiry", nth=2)
-    sim.state.agents[AGENT]["password"] = "rotated"
-    report = dispatch(store.queued(), client, store)
-    assert report.aborted and report.counts == {PAID: 1, QUEUED: 1}
-    assert store.state("pay-1") == QUEUED and store.state("pay-2") == QUEUED
-    assert_exactly_once(sim, store)
-
-
-def test_final_states_are_final():
-    assert FINAL_STATES == {PAID, FAILED} and IN_DOUBT not in FINAL_STATES

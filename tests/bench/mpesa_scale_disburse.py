@@ -1,0 +1,169 @@
+"""The disburse measurements of ``bench_mpesa_scale_child.py``: ours (bounded
+cron passes in one long-lived process) and the upstream-style baseline, both
+against the gateway simulator in a process of its own."""
+
+import gc
+import time
+import tracemalloc
+
+import requests
+from g2p_bench import upstream
+from g2p_bench.procmem import peak_mib, rss_mib
+from g2p_bench.simulator import start_simulator
+from mpesa_scale_common import AGENT, MANAGER, PASSWORD, settle
+
+
+class Simulator:
+    """The gateway simulator in a process of its own: its memory is not ours."""
+
+    def __init__(self, port):
+        self.port = port
+        self.proc = start_simulator(port, AGENT, PASSWORD)
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def deposits(self):
+        return requests.get(self.url("/_sim/deposits"), timeout=60).json()
+
+    def stop(self):
+        rss = rss_mib(self.proc.pid)
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        return rss
+
+
+def _left(cr, cycle_id):
+    cr.execute(
+        "SELECT count(*) FILTER (WHERE mpesa_state IN ('queued', 'sending')), "
+        "count(*) FILTER (WHERE mpesa_state = 'paid') FROM g2p_payment "
+        "WHERE cycle_id = %s",
+        (cycle_id,),
+    )
+    return cr.fetchone()
+
+
+def _point_at(odoo, conf, sim):
+    with odoo.cursor() as cr:
+        env = odoo.env(cr)
+        manager = env[MANAGER].browse(conf["manager_id"])
+        manager.write(
+            {
+                "auth_endpoint_url": sim.url("/api/login/agent"),
+                "payment_endpoint_url": sim.url("/api/transaction/deposit"),
+                "mpesa_payments_per_run": conf["per_run"],
+            }
+        )
+        return manager
+
+
+def send(odoo, conf):
+    """What Send Payments does (without the job the base queues for it)."""
+    with odoo.cursor() as cr:
+        env = odoo.env(cr)
+        batches = env["g2p.cycle"].browse(conf["cycle_id"]).payment_batch_ids
+        env[MANAGER].browse(conf["manager_id"])._mpesa_queue_batches(batches)
+        return {"batches": len(batches)}
+
+
+def disburse(odoo, conf):
+    """Repeated bounded cron passes in one long-lived worker process."""
+    sim = Simulator(conf["sim_port"])
+    try:
+        _point_at(odoo, conf, sim)
+        base = settle()
+        if conf["trace"]:
+            tracemalloc.start(1)
+        marks, passes, paid = [], 0, 0
+        checkpoints = sorted(set(conf["checkpoints"]))
+        start = time.perf_counter()
+        while True:
+            passes += 1
+            with odoo.cursor() as cr:
+                odoo.env(cr)[MANAGER]._cron_disburse_due_batches()
+            with odoo.cursor() as cr:
+                left, paid = _left(cr, conf["cycle_id"])
+            if checkpoints and (paid >= checkpoints[0] or not left):
+                while checkpoints and paid >= checkpoints[0]:
+                    checkpoints.pop(0)
+                marks.append(_mark(paid, passes, start, conf["trace"]))
+            if not left or passes >= conf["max_passes"]:
+                break
+        seconds = time.perf_counter() - start
+        peak = peak_mib()  # before the sanity read of every deposit below
+        if conf["trace"]:
+            tracemalloc.stop()
+        deposits = sim.deposits()
+    finally:
+        sim_rss = sim.stop()
+    counts = deposits["counts"]
+    return {
+        "seconds": seconds,
+        "passes": passes,
+        "paid": paid,
+        "marks": marks,
+        "peak_mib": peak,
+        "base_mib": base,
+        "sim_rss_mib": sim_rss,
+        "sim_deposits": len(deposits["deposits"]),
+        "accounts_paid_once": sum(1 for c in counts.values() if c == 1),
+        "accounts_paid_twice": sum(1 for c in counts.values() if c > 1),
+    }
+
+
+def disburse_baseline(odoo, conf):
+    """Upstream style: every batch sent in one request and one transaction
+    (login per batch, a new connection per deposit, ORM writes, one COMMIT)."""
+    sim = Simulator(conf["sim_port"])
+    try:
+        _point_at(odoo, conf, sim)
+        base = settle()
+        start = time.perf_counter()
+        with odoo.cursor() as cr:
+            env = odoo.env(cr)
+            manager = env[MANAGER].browse(conf["manager_id"])
+            for batch in env["g2p.cycle"].browse(conf["cycle_id"]).payment_batch_ids:
+                token = upstream.login(sim.url("/api/login/agent"), AGENT, PASSWORD)
+                for payment in batch.payment_ids:
+                    amount = int(payment.amount_issued)
+                    upstream.deposit(
+                        sim.url("/api/transaction/deposit"),
+                        token,
+                        amount,
+                        manager._mpesa_payee_account(payment),
+                    )
+                    payment.write(
+                        {
+                            "state": "sent",
+                            "status": "paid",
+                            "amount_paid": amount,
+                            "payment_datetime": odoo.odoo.fields.Datetime.now(),
+                        }
+                    )
+                batch.batch_has_completed = True
+        seconds = time.perf_counter() - start
+        peak = peak_mib()
+        deposits = sim.deposits()
+    finally:
+        sim_rss = sim.stop()
+    return {
+        "seconds": seconds,
+        "peak_mib": peak,
+        "base_mib": base,
+        "sim_rss_mib": sim_rss,
+        "sim_deposits": len(deposits["deposits"]),
+    }
+
+
+def _mark(paid, passes, start, trace):
+    mark = {
+        "paid": paid,
+        "passes": passes,
+        "seconds": time.perf_counter() - start,
+        "rss_mib": rss_mib(),
+    }
+    if trace:
+        mark["traced_kib"] = tracemalloc.get_traced_memory()[0] / 1024.0
+        gc.collect()
+        mark["traced_after_gc_kib"] = tracemalloc.get_traced_memory()[0] / 1024.0
+    return mark
