@@ -248,7 +248,11 @@ class G2PFilesPaymentManager(models.Model):
         return jobs
 
     def _render_payment_files(self, payments, batches):
-        """Render the codes and voucher files of one prepare run and link them."""
+        """Render the codes and voucher files of one prepare run and link them.
+
+        A slice of records at a time, each stored before the next is rendered
+        and dropped from the cache: a run's memory does not grow with its size.
+        """
         self.ensure_one()
         jobs = self._get_render_jobs(payments, batches)
         if not jobs:
@@ -262,53 +266,78 @@ class G2PFilesPaymentManager(models.Model):
         )
         signer = key_set._get_signer() if key_set else None
         now = fields.Datetime.now()
-        # 1. Codes first: the voucher templates embed them.
-        for file_configs, records, res_field in jobs:
-            for qr_config in file_configs.qrcode_config_ids:
-                payloads = qr_config._render_payloads(records, signer, now=now)
-                self.env["g2p.payment.file.qrcode"].create(
-                    [
-                        {
-                            "qrcode_config_id": qr_config.id,
-                            "data": payloads[record.id],
-                            res_field: record.id,
-                        }
-                        for record in records
-                    ]
-                )
-        # 2. Render every document; all PDFs of the run go through ONE
-        #    wkhtmltopdf process (its start-up dominates a single voucher).
-        entries = []
-        for file_configs, records, _res_field in jobs:
-            for file_config in file_configs:
-                texts = file_config._render_texts(records)
-                entries.extend((file_config, rec, texts[rec.id]) for rec in records)
-        datas = self.env["g2p.payment.file.config"]._entries_to_files(entries)
-        # 3. Store and link. sudo: creating storage files needs document-write
-        #    rights on the real base (g2p admins lack them); the write access
-        #    to the payments and batches the files belong to was checked above.
+        # sudo: creating storage files needs document-write rights on the real
+        # base (g2p admins lack them); the write access to the payments and
+        # batches the files belong to was checked above.
         sudo_store = store.sudo()
+        print_runs = {}
+        size = const.VOUCHER_RENDER_SLICE
+        for file_configs, records, res_field in jobs:
+            for start in range(0, len(records), size):
+                self._render_slice(
+                    file_configs,
+                    records[start : start + size],
+                    res_field,
+                    (signer, now),
+                    sudo_store,
+                    print_runs,
+                )
+                self.env.flush_all()
+                self.env.invalidate_all()
+        self._store_print_runs(print_runs, sudo_store)
+
+    def _render_slice(self, file_configs, records, res_field, signing, store, runs):
+        """Codes, documents and stored files of ``records`` for ``file_configs``.
+
+        PDFs of configs printing several vouchers per sheet are kept in
+        ``runs`` per (config, batch) for their print run.
+        """
+        signer, now = signing
+        # 1. Codes first: the voucher templates embed them.
+        for qr_config in file_configs.qrcode_config_ids:
+            payloads = qr_config._render_payloads(records, signer, now=now)
+            self.env["g2p.payment.file.qrcode"].create(
+                [
+                    {
+                        "qrcode_config_id": qr_config.id,
+                        "data": payloads[record.id],
+                        res_field: record.id,
+                    }
+                    for record in records
+                ]
+            )
+        # 2. Every document of the slice; its PDFs go through as few
+        #    wkhtmltopdf processes as possible (start-up dominates one voucher).
+        entries = []
+        for file_config in file_configs:
+            texts = file_config._render_texts(records)
+            entries.extend((file_config, rec, texts[rec.id]) for rec in records)
+        datas = self.env["g2p.payment.file.config"]._entries_to_files(entries)
+        # 3. Store and link.
         for (file_config, record, _text), data in zip(entries, datas, strict=True):
-            stored = sudo_store.add_file(
+            stored = store.add_file(
                 data,
                 name=file_config._file_name(record),
                 extension="." + file_config.type,
             )
             record.payment_file_ids = [fields.Command.link(stored.id)]
-        # 4. Print runs of the PDFs just made (several vouchers per sheet).
-        self._store_print_runs(entries, datas, sudo_store)
+            if file_config._vouchers_per_sheet() > 1:
+                batch = (
+                    record if record._name == "g2p.payment.batch" else record.batch_id
+                )
+                runs.setdefault((file_config.id, batch.id), []).append(
+                    ((record._name, record.id), data)
+                )
 
-    def _store_print_runs(self, entries, datas, store):
+    def _store_print_runs(self, runs, store):
         """One PDF of A4 sheets per batch (per run without batches) for each
-        file config laid out with several vouchers per page."""
-        groups = {}
-        for (file_config, record, _text), data in zip(entries, datas, strict=True):
-            if file_config._vouchers_per_sheet() == 1:
-                continue
-            batch = record if record._name == "g2p.payment.batch" else record.batch_id
-            groups.setdefault((file_config, batch), []).append((record, data))
-        for (file_config, batch), items in groups.items():
-            first = items[0][0]
+        file config laid out with several vouchers per page; ``runs`` maps
+        (config id, batch id) to the ((model, id), PDF) of its vouchers."""
+        for (config_id, batch_id), items in runs.items():
+            file_config = self.env["g2p.payment.file.config"].browse(config_id)
+            batch = self.env["g2p.payment.batch"].browse(batch_id)
+            model, first_id = items[0][0]
+            first = self.env[model].browse(first_id)
             cycle = first.cycle_id
             caption = " - ".join(
                 part

@@ -1,9 +1,11 @@
 import base64
 import io
+from unittest.mock import patch
 
 from odoo import Command
 from odoo.tests import tagged
 
+from .. import const
 from ..vouchers import pdf, sheets
 from .common import FilePaymentCase
 
@@ -83,6 +85,30 @@ class TestPrintRuns(FilePaymentCase):
         self.assertIn("sheet 2 of 2", pages[1].extract_text())
         for payment in self.payments():
             self.assertNotIn(run, payment.payment_file_ids)
+
+    def test_a_run_rendered_in_slices_keeps_one_print_run_and_one_file_each(self):
+        Config = type(self.env["g2p.payment.file.config"])
+        real = Config._entries_to_files
+        sizes = []
+
+        def counting(config, entries):
+            sizes.append(len(entries))
+            return real(config, entries)
+
+        with (
+            patch.object(const, "VOUCHER_RENDER_SLICE", 2),
+            patch.object(Config, "_entries_to_files", counting),
+        ):
+            self.cycle.prepare_payment()
+        self.assertEqual(sizes, [2, 2, 1])
+        payments = self.payments()
+        self.assertEqual(len(payments), 5)
+        for payment in payments:
+            self.assertEqual(len(payment.payment_file_ids), 1)
+        [run] = self.cycle.voucher_print_run_ids
+        text = "".join(page.extract_text() for page in _pages(run))
+        for payment in payments:
+            self.assertIn(payment.name, "".join(text.split()))
 
     def test_each_chunk_job_makes_the_print_runs_of_its_own_batches(self):
         self._batched(max_batch_size=2)
