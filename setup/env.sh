@@ -206,6 +206,11 @@ for raw in open(src, encoding="utf-8"):
         optional.append(line)  # may need a C toolchain and headers; best effort
     else:
         main.append(line)
+# gevent (Odoo's websocket process in workers mode) finds its plugins through
+# pkg_resources, which with setuptools<70 cannot see zope.interface>=7.1 /
+# zope.event>=5.1 (normalised metadata names): the process then dies and is
+# respawned about once a second.
+optional += ["zope.interface<7.1", "zope.event<5.1"]
 main += [
     "cryptography>=42,<46", "pyopenssl>=24.1,<26",  # the pair Odoo 17 was tried with
     "urllib3>=2.0.7,<3", "idna>=3.6",
