@@ -132,3 +132,6 @@ STORAGE_PREFIX_CONTEXT = "g2p_payment_files_storage_prefix"
 # size (measured on the real base, 4,000 vouchers: chunks of 500 rendered at
 # once peaked at 364 MiB per worker, chunks of 250 at 328 MiB).
 VOUCHER_RENDER_SLICE = 250
+
+# The payment manager model of this addon.
+FILE_MANAGER_MODEL = "g2p.program.payment.manager.file"

@@ -16,6 +16,16 @@ class G2PCycle(models.Model):
     voucher_entitlements_total = fields.Integer(compute="_compute_voucher_progress")
     voucher_payments_done = fields.Integer(compute="_compute_voucher_progress")
     voucher_progress = fields.Float(compute="_compute_voucher_progress")
+    # Vouchers are handed over out of band: the form hides Send Payments.
+    voucher_by_files = fields.Boolean(
+        "Paid by Vouchers", compute="_compute_voucher_by_files"
+    )
+
+    def _compute_voucher_by_files(self):
+        for cycle in self:
+            wrappers = cycle.program_id.payment_managers
+            ref = wrappers[:1].manager_ref_id if wrappers else None
+            cycle.voucher_by_files = bool(ref) and ref._name == const.FILE_MANAGER_MODEL
 
     def _compute_voucher_progress(self):
         groups = self.env["g2p.payment.file.chunk"]._read_group(

@@ -86,3 +86,42 @@ class TestViews(FilePaymentCase):
             self.assertTrue(fields_, model)
             for field in fields_:
                 self.assertIn(field.get("readonly"), ("1", "True", "true"), model)
+
+
+@tagged("post_install", "-at_install")
+class TestVoucherCycleButtons(FilePaymentCase):
+    """A voucher manager never sends: Send Payments is hidden where it would
+    only answer with an error, and empty file tables are not shown."""
+
+    def _form(self, model):
+        arch = self.env[model].get_views([(False, "form")])["views"]["form"]["arch"]
+        return etree.fromstring(arch)
+
+    def test_cycle_and_batch_of_a_voucher_manager_hide_send_payments(self):
+        self.assertTrue(self.cycle.voucher_by_files)
+        for model in ("g2p.cycle", "g2p.payment.batch"):
+            [button] = self._form(model).xpath("//header/button[@name='send_payment']")
+            self.assertIn("voucher_by_files", button.get("invisible"), model)
+        self.cycle.prepare_payment()
+        batches = self.env["g2p.payment.batch"].search(
+            [("cycle_id", "=", self.cycle.id)]
+        )
+        self.assertTrue(all(batches.mapped("voucher_by_files")))
+
+    def test_cycle_of_another_manager_keeps_send_payments(self):
+        other = self.env["g2p.program"].create({"name": "No voucher program"})
+        cycle = self.env["g2p.cycle"].create(
+            {
+                "name": "Other cycle",
+                "program_id": other.id,
+                "start_date": self.cycle.start_date,
+                "end_date": self.cycle.end_date,
+            }
+        )
+        self.assertFalse(cycle.voucher_by_files)
+
+    def test_payment_files_group_is_hidden_while_empty(self):
+        [group] = self._form("g2p.payment").xpath("//group[@name='files']")
+        self.assertEqual(
+            group.get("invisible"), "not payment_file_ids and not qrcode_ids"
+        )
