@@ -24,6 +24,7 @@
         "views/payment_manager_views.xml",
         "views/payment_views.xml",
         "views/payment_batch_views.xml",
+        "views/cycle_views.xml",
         "wizard/mpesa_reconcile_wizard_views.xml",
     ],
     "demo": [],

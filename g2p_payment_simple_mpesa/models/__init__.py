@@ -2,8 +2,10 @@
 # it (imported after it, in this sorted order) extend it, one responsibility
 # each: see its docstring.
 from . import (
+    cycle,
     payment,
     payment_batch,
+    payment_batch_tag,
     payment_manager,
     payment_manager_simple_mpesa,
     payment_manager_simple_mpesa_cron,

@@ -41,17 +41,41 @@ class G2PPaymentBatch(models.Model):
 
     # Not stored on purpose: payments of one batch are updated one by one by the
     # dispatcher, and a stored aggregate would make every update rewrite (and
-    # row-lock) the batch.
+    # row-lock) the batch.  One GROUP BY for all batches shown, never the
+    # payments themselves: a cycle's list may hold hundreds of batches.
     @api.depends("payment_ids.mpesa_state", "mpesa_due", "batch_has_started")
     def _compute_mpesa_figures(self):
+        counts_by_batch = self._mpesa_state_counts()
         for batch in self:
-            states = batch.payment_ids.mapped("mpesa_state")
-            counts = {s: states.count(s) for s in const.STATES}
-            batch.mpesa_queued_count = counts[const.QUEUED] + counts[const.SENDING]
+            counts = counts_by_batch.get(batch.id) or dict.fromkeys(const.STATES, 0)
+            # Queued, sending, or any in-flight state another gateway adds.
+            batch.mpesa_queued_count = sum(counts.values()) - sum(
+                counts[s] for s in (const.PAID, const.FAILED, const.IN_DOUBT)
+            )
             batch.mpesa_paid_count = counts[const.PAID]
             batch.mpesa_failed_count = counts[const.FAILED]
             batch.mpesa_in_doubt_count = counts[const.IN_DOUBT]
-            batch.mpesa_dispatch_state = batch._mpesa_dispatch_state_from(counts)
+            # Voucher (or any other) batches have no dispatch state at all.
+            batch.mpesa_dispatch_state = (
+                batch._mpesa_dispatch_state_from(counts)
+                if batch.mpesa_manager_id
+                else False
+            )
+
+    def _mpesa_state_counts(self):
+        """{batch id: {mpesa state: payments}} of the saved batches in self."""
+        ids = [i for i in self.ids if isinstance(i, int)]
+        if not ids:
+            return {}
+        groups = self.env["g2p.payment"]._read_group(
+            [("batch_id", "in", ids), ("mpesa_state", "!=", False)],
+            ["batch_id", "mpesa_state"],
+            ["__count"],
+        )
+        result = {}
+        for batch, state, count in groups:
+            result.setdefault(batch.id, dict.fromkeys(const.STATES, 0))[state] = count
+        return result
 
     def _mpesa_dispatch_state_from(self, counts):
         self.ensure_one()

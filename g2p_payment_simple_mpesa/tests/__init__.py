@@ -2,6 +2,8 @@ from . import (
     test_mpesa_disbursement,
     test_mpesa_faults,
     test_mpesa_manager_config,
+    test_mpesa_officer_view,
+    test_mpesa_officer_view_connection,
     test_mpesa_prepare_scale,
     test_mpesa_prepare_scale_concurrency,
     test_mpesa_prepare_send_paths,

@@ -173,6 +173,31 @@ class Chromium:
         )
         self.js(f"document.querySelector({sel}).click()")
 
+    def visible(self, selector):
+        """Whether an element matching ``selector`` is shown on the page."""
+        sel = json.dumps(selector)
+        return self.js(
+            f"[...document.querySelectorAll({sel})].some(e => e.offsetParent !== null)"
+        )
+
+    def text(self, selector="body"):
+        """The shown text of the first visible ``selector`` ('' if none)."""
+        sel = json.dumps(selector)
+        return self.js(
+            f"([...document.querySelectorAll({sel})]"
+            ".find(e => e.offsetParent !== null) || {innerText: ''}).innerText"
+        )
+
+    def type_into(self, selector, value):
+        """Type ``value`` into an input or textarea as a person would."""
+        sel, val = json.dumps(selector), json.dumps(value)
+        self.click(selector)
+        self.js(
+            f"(() => {{ const e = document.querySelector({sel}); e.value = {val};"
+            " e.dispatchEvent(new Event('input', {bubbles: true}));"
+            " e.dispatchEvent(new Event('change', {bubbles: true})); })()"
+        )
+
     def screenshot(self, path):
         data = self.call("Page.captureScreenshot", {"format": "png"})["data"]
         with open(path, "wb") as fh:

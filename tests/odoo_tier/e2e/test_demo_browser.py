@@ -8,11 +8,15 @@ through the browser session.  The PDFs are rendered to PNG with ``pdftoppm``
 (kept for a look by eye), their QR codes and barcodes are decoded with
 ``zbarimg`` and the payloads verify against the server's ``/jwks.json`` with
 the offline verifier.  The signing key form and the voucher config form with
-its Preview dialog are looked at too.  Screenshots go to ``.work/screenshots/``.
+its Preview dialog are looked at too.  Then the Mpesa cycle is walked
+(``demo_browser_mpesa``): prepare, send, one payment in doubt and reconciled,
+everyone paid once, Mark Distributed, Test Connection.  Screenshots go to
+``.work/screenshots/<base>/``.
 """
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -26,10 +30,15 @@ from g2p_payment_files.vouchers import verify
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-SCREENSHOTS = REPO / ".work" / "screenshots"
+# One directory per base: both tiers' screenshots stay side by side.
+SCREENSHOTS = (
+    REPO / ".work" / "screenshots" / (os.environ.get("G2P_E2E_BASE") or "standin")
+)
 sys.path.insert(0, str(REPO / "setup"))
+sys.path.insert(0, str(HERE))
 
 import demo_data  # noqa: E402
+from demo_browser_mpesa import MpesaWalk  # noqa: E402
 from headless_chromium import Chromium, find_chromium  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
@@ -172,6 +181,8 @@ def test_demo_seen_in_a_browser_vouchers_verify_and_mpesa_pays_everyone_once(
     odoo_db, odoo_server_factory, rpc_factory, simulator
 ):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
     server = odoo_server_factory(odoo_db)
     rpc = rpc_factory(server, odoo_db)
     assert demo_data.load(rpc.call, simulator_url=simulator.base_url, log=print)
@@ -221,52 +232,16 @@ def test_demo_seen_in_a_browser_vouchers_verify_and_mpesa_pays_everyone_once(
         )
         _look_at_settings(browser, rpc, server.url)
 
-        # Mpesa: prepare, send, and the disbursement cron pays through the simulator.
-        mpesa_cycle_id = _cycle_of(rpc, demo_data.MPESA_PROGRAM)
-        _open_form(
-            browser, server.url, "g2p.cycle", mpesa_cycle_id, "05-mpesa-cycle.png"
-        )
-        browser.click("button[name=prepare_payment]")
-        _wait_for_payments(browser, rpc, mpesa_cycle_id)
-        # The form reloads after Prepare; Send appears once there are payments.
-        browser.wait_for(
-            "!!document.querySelector('button[name=send_payment]')",
-            what="the Send Payments button",
-        )
-        browser.click("button[name=send_payment]")
-        browser.wait_for(
-            "document.body.innerText.includes('queued for disbursement')",
-            what="the 'queued for disbursement' notification",
-        )
-        time.sleep(1)
-        browser.screenshot(SCREENSHOTS / "06-mpesa-sent.png")
-        # The demo's cron thread would run it within a minute; the test server
-        # has none, so run the scheduled action as its "Run Manually" button does.
-        cron_id = rpc.call(
-            "ir.model.data",
-            "search_read",
-            [
-                ("module", "=", "g2p_payment_simple_mpesa"),
-                ("name", "=", "ir_cron_mpesa_disburse"),
-            ],
-            ["res_id"],
-        )[0]["res_id"]
-        rpc.call("ir.cron", "method_direct_trigger", [cron_id])
+        # Mpesa: the officer's walk through the cycle (see demo_browser_mpesa).
+        walk = MpesaWalk(browser, rpc, server.url, simulator, SCREENSHOTS, _open_form)
+        walk.walk()
+        mpesa_cycle_id = walk.cycle_id
         statuses = rpc.call(
             "g2p.payment",
             "search_read",
             [("cycle_id", "=", mpesa_cycle_id)],
             ["status", "partner_id"],
         )
-        _open_form(
-            browser, server.url, "g2p.cycle", mpesa_cycle_id, "07-mpesa-paid.png"
-        )
-        browser.js(
-            "[...document.querySelectorAll('.o_notebook .nav-link')]"
-            ".find(a => a.innerText.includes('Payment Batches')).click()"
-        )
-        time.sleep(1)
-        browser.screenshot(SCREENSHOTS / "07-mpesa-paid.png")
     finally:
         browser.close()
 
