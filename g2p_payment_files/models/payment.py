@@ -8,3 +8,4 @@ class G2PPayment(models.Model):
         "g2p.payment.file.qrcode", "payment_id", string="QR Codes"
     )
     payment_file_ids = fields.Many2many("storage.file", string="Payment Files")
+    voucher_by_files = fields.Boolean(related="cycle_id.voucher_by_files")

@@ -120,6 +120,19 @@ class TestVoucherCycleButtons(FilePaymentCase):
         )
         self.assertFalse(cycle.voucher_by_files)
 
+    def test_voucher_payment_hides_the_real_base_send_payment(self):
+        form = self._form("g2p.payment")
+        buttons = form.xpath("//header/button[@name='send_payment']")
+        for button in buttons:  # only the real base has one
+            self.assertIn("voucher_by_files", button.get("invisible"))
+        [span] = form.xpath("//header/span[@name='voucher_header_end']")
+        self.assertEqual(
+            span.get("invisible"), "1" if buttons else "1 or voucher_by_files"
+        )
+        self.cycle.prepare_payment()
+        payment = self.env["g2p.payment"].search([("cycle_id", "=", self.cycle.id)])[:1]
+        self.assertTrue(payment.voucher_by_files)
+
     def test_payment_files_group_is_hidden_while_empty(self):
         [group] = self._form("g2p.payment").xpath("//group[@name='files']")
         self.assertEqual(

@@ -170,6 +170,29 @@ def _look_at_settings(browser, rpc, url):
     preview = SCREENSHOTS / "voucher-preview.pdf"
     preview.write_bytes(base64.b64decode(previews[0]["data"]))
     assert preview.read_bytes().startswith(b"%PDF")
+    _save_broken_template(browser, url, config_id)
+
+
+def _save_broken_template(browser, url, config_id):
+    """A broken voucher template is refused on save, naming its line."""
+    _open_form(
+        browser, url, "g2p.payment.file.config", config_id, "11-voucher-config.png"
+    )
+    browser.type_into(
+        "div[name=body_string] textarea",
+        '<div>\n  <p t-out="object.name +"/>\n</div>',
+    )
+    browser.click(".o_form_button_save")
+    browser.wait_for(
+        "!!document.querySelector('.o_dialog .modal-body')",
+        what="the error dialog of the save",
+    )
+    time.sleep(0.5)
+    browser.screenshot(SCREENSHOTS / "12-broken-template-refused.png")
+    message = browser.js("document.querySelector('.o_dialog .modal-body').innerText")
+    assert 'line 2: t-out="object.name +"' in message, message
+    browser.click(".o_dialog .modal-footer button")
+    browser.click(".o_form_button_cancel")
 
 
 def _cycle_of(rpc, program):
@@ -218,6 +241,14 @@ def test_demo_seen_in_a_browser_vouchers_verify_and_mpesa_pays_everyone_once(
         time.sleep(0.5)
         browser.screenshot(SCREENSHOTS / "04-voucher-file.png")
         assert ".pdf" in browser.js("document.querySelector('.modal').innerText")
+        # An issued voucher cannot be renamed, replaced or cleared: nothing to
+        # type into, no upload or clear button, and no Save.
+        editable = browser.js(
+            "document.querySelectorAll('.modal .o_form_view input:not([type=hidden]),"
+            " .modal .o_form_view textarea, .modal .o_select_file_button,"
+            " .modal .o_clear_file_button, .modal .o_form_button_save').length"
+        )
+        assert editable == 0, f"{editable} editable controls on the voucher file"
         # Download the PDF as the logged-in officer, through the browser session.
         voucher_pdf = _download(
             browser, f"/web/content/storage.file/{file_id}/data?download=true"
