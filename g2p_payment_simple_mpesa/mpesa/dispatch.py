@@ -288,7 +288,18 @@ def _settle_with_ledger(client, ledger, item, outcome, decision, report):
             None,
             f"{outcome.message}; agent balance fell by exactly {item.amount}",
         )
-    return Decision(IN_DOUBT, None, f"{decision.reason}; balance check: {result}")
+    return Decision(
+        IN_DOUBT, None, f"{decision.reason}; {_BALANCE_CHECK_SAYS.get(result, result)}"
+    )
+
+
+# What an unsettled balance check tells the officer (shown as the reason).
+_BALANCE_CHECK_SAYS = {
+    NOT_APPLIED: "the agent balance did not fall, so it was probably not paid, but "
+    "the gateway may still apply it: reconcile it once it has settled",
+    UNKNOWN: "the agent balance moved by another amount (other deposits ran "
+    "meanwhile): reconcile it from the gateway's statement",
+}
 
 
 def _check_refusal(client, ledger, item, decision):

@@ -42,7 +42,7 @@ def test_ledger_keeps_not_applied_timeout_in_doubt(sim):
     ledger = BalanceLedger()
     run_all(sim, store, ledger=ledger)
     assert store.state("pay-0") == IN_DOUBT
-    assert "not_applied" in store.rows["pay-0"]["reason"]
+    assert "agent balance did not fall" in store.rows["pay-0"]["reason"]
     assert ledger.tainted  # later in-doubt payments could not be settled blindly
     assert_exactly_once(sim, store)
 
