@@ -3,12 +3,17 @@
 # each: see its docstring.
 from . import (
     cycle,
+    fastapi_endpoint_daraja,
     payment,
     payment_batch,
     payment_batch_tag,
+    payment_daraja,
     payment_manager,
     payment_manager_simple_mpesa,
     payment_manager_simple_mpesa_cron,
+    payment_manager_simple_mpesa_daraja,
+    payment_manager_simple_mpesa_daraja_results,
+    payment_manager_simple_mpesa_daraja_send,
     payment_manager_simple_mpesa_payee,
     payment_manager_simple_mpesa_prepare,
     payment_manager_simple_mpesa_queue,

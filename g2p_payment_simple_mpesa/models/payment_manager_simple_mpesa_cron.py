@@ -283,6 +283,9 @@ class G2PPaymentManagerSimpleMpesaCron(models.Model):
         Returns a :class:`RunResult`.
         """
         self.ensure_one()
+        if self.gateway_type == const.GATEWAY_DARAJA_B2C:
+            # Daraja B2C: see payment_manager_simple_mpesa_daraja_send.
+            return self._daraja_disburse(deadline, limit)
         try:
             client = self._mpesa_client()
         except ConfigError as exc:

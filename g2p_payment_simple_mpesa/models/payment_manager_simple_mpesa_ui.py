@@ -106,7 +106,7 @@ class G2PPaymentManagerSimpleMpesaUi(models.Model):
         return action
 
     def action_mpesa_test_connection(self):
-        """Log in and read the agent balance; say what worked and what to fix.
+        """Check the gateway without paying anyone; say what worked and what to fix.
 
         Nothing is deposited.  Messages name URLs and the agent, never the
         password.
@@ -114,10 +114,12 @@ class G2PPaymentManagerSimpleMpesaUi(models.Model):
         self.ensure_one()
         self.check_access_rights("write")
         self.check_access_rule("write")
+        if self.gateway_type == const.GATEWAY_DARAJA_B2C:
+            return self._daraja_test_connection()
         return self._mpesa_test_connection()
 
     def _mpesa_test_connection(self):
-        """The simple-mpesa check; another gateway overrides it with its own."""
+        """The simple-mpesa check: log in and read the agent balance."""
         self.ensure_one()
         title = _("Mpesa connection of %(manager)s", manager=self.name)
         problems = self._mpesa_settings_problems()

@@ -132,3 +132,93 @@ UI_BUDGET_MAX = 20.0
 # the database (begin_send), so a claimed row whose lock ends with the first
 # COMMIT of the chunk can never be sent twice.
 CLAIM_CHUNK = 25
+
+# ============================================================== Daraja B2C
+# Everything specific to the Safaricom Daraja B2C gateway (mpesa/daraja_*.py,
+# models/*daraja*.py).  The simulator keeps its own copies (other side of the wire).
+GATEWAY_SIMPLE_MPESA = "simple-mpesa"
+GATEWAY_DARAJA_B2C = "daraja-b2c"
+GATEWAY_TYPES = (GATEWAY_SIMPLE_MPESA, GATEWAY_DARAJA_B2C)
+
+# Payment dispatch state of a Daraja payment the gateway accepted and whose
+# result callback is awaited (an added value of g2p.payment.mpesa_state).
+DARAJA_ACCEPTED = "accepted"
+
+# Paths under the Daraja host (the token path carries its own query string).
+DARAJA_TOKEN_PATH = "/oauth/v1/generate?grant_type=client_credentials"
+DARAJA_PAYMENT_PATH = "/mpesa/b2c/v3/paymentrequest"
+DARAJA_STATUS_PATH = "/mpesa/transactionstatus/v1/query"
+
+DARAJA_COMMAND_IDS = ("BusinessPayment", "SalaryPayment", "PromotionPayment")
+DARAJA_DEFAULT_COMMAND_ID = "BusinessPayment"
+DARAJA_STATUS_COMMAND_ID = "TransactionStatusQuery"
+DARAJA_IDENTIFIER_SHORTCODE = "4"  # IdentifierType of PartyA in a status query
+DARAJA_MIN_AMOUNT = 10
+DARAJA_MAX_AMOUNT = 250000
+DARAJA_REMARKS_MIN = 2
+DARAJA_REMARKS_MAX = 100
+DARAJA_MSISDN_PATTERN = r"^254[17]\d{8}$"
+DARAJA_SHORTCODE_PATTERN = r"^\d{5,7}$"
+
+# Synchronous error codes ({"requestId", "errorCode", "errorMessage"}).
+DARAJA_ERR_BAD_REQUEST = "400.002.02"
+DARAJA_ERR_INVALID_TOKEN = "401.002.01"
+DARAJA_ERR_DUPLICATE = "500.002.1001"  # OriginatorConversationID already seen
+DARAJA_ERR_SPIKE_ARREST = "500.003.02"
+DARAJA_ERR_QUOTA = "500.003.03"
+DARAJA_ERR_INTERNAL = "500.003.1001"
+DARAJA_RATE_LIMIT_CODES = frozenset({DARAJA_ERR_SPIKE_ARREST, DARAJA_ERR_QUOTA})
+DARAJA_RESPONSE_ACCEPTED = "0"
+
+# Asynchronous results: ResultType of a QueueTimeOut callback, the success
+# ResultCode, and the failure codes we can name (any other non-zero code is a
+# failure described by its ResultDesc).
+DARAJA_RESULT_SUCCESS = 0
+DARAJA_RESULT_FAILURES = {
+    1: "insufficient funds in the paying shortcode",
+    2: "amount below the minimum",
+    3: "amount above the maximum",
+    4: "daily limit of the shortcode or the customer exceeded",
+    8: "the customer's account would exceed its maximum balance",
+    2001: "invalid initiator information (initiator name or password)",
+    2040: "the receiver is not a registered M-Pesa customer",
+    8006: "the initiator's security credential is locked",
+}
+# Kinds of callback (path segment) and what a result says about the payment.
+DARAJA_CALLBACK_RESULT = "result"
+DARAJA_CALLBACK_TIMEOUT = "timeout"
+DARAJA_OUTCOME_PAID = "paid"
+DARAJA_OUTCOME_FAILED = "failed"
+DARAJA_OUTCOME_UNKNOWN = "unknown"
+# ResultParameter keys we read.
+DARAJA_KEY_AMOUNT = "TransactionAmount"
+DARAJA_KEY_RECEIPT = "TransactionReceipt"
+DARAJA_KEY_RECEIVER = "ReceiverPartyPublicName"
+DARAJA_KEY_COMPLETED = "TransactionCompletedDateTime"
+
+# Sending: threads per shortcode (HTTP only), token renewal margin, retry of
+# an unanswered request (same OriginatorConversationID, so safe and quick).
+DARAJA_DEFAULT_CONCURRENCY = 8
+DARAJA_MAX_CONCURRENCY = 64
+DARAJA_TOKEN_RENEW_MARGIN = 120.0
+DARAJA_DEFAULT_TOKEN_TTL = 3599.0
+DARAJA_RETRY_BASE = 5.0
+DARAJA_RETRY_CAP = 600.0
+# Rate limiting (spike arrest / quota): concurrency is halved and new sends
+# pause, doubling per consecutive hit; each run of this many clean answers
+# adds one thread back.
+DARAJA_RATE_PAUSE = 0.5
+DARAJA_RATE_PAUSE_CAP = 30.0
+DARAJA_RECOVER_AFTER = 20
+# Results: minutes to wait for the callback before a Transaction Status
+# query, between queries, and queries before the payment is left in doubt.
+DARAJA_DEFAULT_RESULT_MINUTES = 10
+DARAJA_STATUS_RETRY_MINUTES = 10
+DARAJA_MAX_STATUS_QUERIES = 5
+DARAJA_STATUS_PER_RUN = 200
+DARAJA_STATUS_CRON_XMLID = "g2p_payment_simple_mpesa.ir_cron_daraja_status"
+# The callbacks' fastapi.endpoint app and root path; the per-manager secret
+# is a path segment: <base>/<root>/daraja/<secret>/result | /timeout.
+DARAJA_FASTAPI_APP = "mpesa_callbacks"
+DARAJA_CALLBACK_ROOT = "/apiv1mpesa"
+DARAJA_SECRET_BYTES = 32

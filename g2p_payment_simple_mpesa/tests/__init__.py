@@ -1,4 +1,7 @@
 from . import (
+    test_daraja_disbursement,
+    test_daraja_settings,
+    test_daraja_status,
     test_mpesa_disbursement,
     test_mpesa_faults,
     test_mpesa_manager_config,

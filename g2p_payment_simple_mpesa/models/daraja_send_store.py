@@ -1,0 +1,189 @@
+"""Durable store of the Daraja sending engine (``..mpesa.daraja_send``).
+
+Not a model.  Called only from the cron's main thread (the engine's worker
+threads do HTTP only).  Each call ends with a COMMIT through the manager's
+``_mpesa_commit()`` (a no-op in TransactionCase tests).
+"""
+
+import logging
+import time
+from datetime import timedelta
+
+from psycopg2 import errors as pg_errors
+
+from odoo import _, fields
+
+from ..mpesa import const
+from .mpesa_dispatch_store import OdooDispatchStore
+
+_logger = logging.getLogger(__name__)
+
+# A result callback (another worker) may update the row this thread is about
+# to lock: REPEATABLE READ then refuses our statement; start the transaction
+# again (everything before it is committed).
+CONFLICTS = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+CONFLICT_TRIES = 5
+
+BEGIN_SEND_SQL = """
+    UPDATE g2p_payment
+       SET mpesa_state = %(sending)s,
+           mpesa_attempt_count = %(attempts)s,
+           mpesa_sent_at = %(sent_at)s,
+           mpesa_send_seq = nextval('g2p_payment_mpesa_send_seq'),
+           mpesa_account_no = %(account)s,
+           mpesa_next_attempt_at = NULL,
+           write_uid = %(uid)s,
+           write_date = (now() AT TIME ZONE 'UTC')
+     WHERE id = %(id)s
+       AND mpesa_state = %(queued)s
+       AND daraja_ocid = %(ocid)s
+ RETURNING batch_id
+"""
+BEGIN_SEND_FIELDS = [
+    "mpesa_state",
+    "mpesa_attempt_count",
+    "mpesa_sent_at",
+    "mpesa_send_seq",
+    "mpesa_account_no",
+    "mpesa_next_attempt_at",
+    "write_uid",
+    "write_date",
+]
+
+
+class OdooDarajaStore(OdooDispatchStore):
+    def __init__(self, manager):
+        super().__init__(manager)
+        self.result_wait = timedelta(
+            minutes=manager.daraja_result_minutes or const.DARAJA_DEFAULT_RESULT_MINUTES
+        )
+
+    def _retrying(self, work, item):
+        for attempt in range(1, CONFLICT_TRIES + 1):
+            try:
+                return work(item)
+            except CONFLICTS:
+                if attempt == CONFLICT_TRIES:
+                    raise
+                _logger.info("Daraja payment %s: concurrent update, retried", item.key)
+                self.env.cr.rollback()
+                time.sleep(0.05 * attempt)
+        return None
+
+    def begin_send(self, item):
+        return self._retrying(self._begin_send, item)
+
+    def record_result(self, item, outcome, decision):
+        self._retrying(lambda it: self._record_result(it, outcome, decision), item)
+
+    def _begin_send(self, item):
+        payment = self._payment(item)
+        payment.flush_recordset()
+        # Check-and-set in the database: sent only if still QUEUED with this OCID.
+        self.env.cr.execute(
+            BEGIN_SEND_SQL,
+            {
+                "id": payment.id,
+                "attempts": item.attempts + 1,
+                "sent_at": fields.Datetime.now(),
+                "account": item.msisdn,
+                "uid": self.env.uid,
+                "sending": const.SENDING,
+                "queued": const.QUEUED,
+                "ocid": item.ocid,
+            },
+        )
+        row = self.env.cr.fetchone()
+        payment.invalidate_recordset()
+        if not row:
+            return False
+        payment.modified(BEGIN_SEND_FIELDS)
+        batch = self.env["g2p.payment.batch"].browse(row[0])
+        if batch and batch.id not in self.started_batch_ids:
+            if not batch.batch_has_started:
+                batch.batch_has_started = True
+            self.started_batch_ids.add(batch.id)
+        self.batch_of[payment.id] = batch.id
+        self.batch_ids.add(batch.id)
+        # COMMIT before the request: no other worker may claim it meanwhile,
+        # and a SENDING row left by a dead worker is recognisable (and, with
+        # its OCID, safe to send again).
+        self.manager._mpesa_commit()
+        return True
+
+    def _state_now(self, payment):
+        """Lock the row and read its state from the database (not the cache)."""
+        payment.flush_recordset()
+        self.env.cr.execute(
+            "SELECT mpesa_state FROM g2p_payment WHERE id = %s FOR UPDATE",
+            (payment.id,),
+        )
+        row = self.env.cr.fetchone()
+        payment.invalidate_recordset()
+        return row and row[0]
+
+    def _record_result(self, item, outcome, decision):
+        payment = self._payment(item)
+        # Lock first, so the transaction's snapshot is taken by this statement.
+        state = self._state_now(payment)
+        self.env["g2p.payment.mpesa.attempt"].create(
+            {
+                "payment_id": payment.id,
+                "http_status": outcome.http_status or 0,
+                "gateway_message": (outcome.message or "")[:2000],
+                "latency_ms": int(outcome.latency_ms or 0),
+                "outcome_kind": outcome.kind,
+                "request_sent": bool(outcome.sent),
+                "resulting_state": decision.state,
+            }
+        )
+        # A result callback (another worker) may have settled the payment
+        # while the request was in flight: its result wins.
+        if state == const.SENDING:
+            self.apply_daraja_decision(payment, decision, outcome, item)
+        # COMMIT right after the answer: the evidence of acceptance (and the
+        # result deadline) must survive a crash later in the run.
+        self.manager._mpesa_commit()
+
+    def apply_daraja_decision(self, payment, decision, outcome=None, item=None):
+        now = fields.Datetime.now()
+        if decision.state == const.DARAJA_ACCEPTED:
+            vals = {
+                "mpesa_state": const.DARAJA_ACCEPTED,
+                "state": const.G2P_STATE_SENT,
+                "mpesa_failure_reason": False,
+                "mpesa_next_attempt_at": False,
+                "daraja_deadline": now + self.result_wait,
+                # A new wait for its result: status queries start again.
+                "daraja_status_queries": 0,
+            }
+            if not payment.daraja_accepted_at:
+                vals["daraja_accepted_at"] = now
+            conversation = getattr(outcome, "conversation_id", None)
+            if conversation:
+                vals["daraja_conversation_id"] = conversation
+            payment.write(vals)
+            self.batch_ids.add(self.batch_of.get(payment.id) or payment.batch_id.id)
+            return
+        self.apply_decision(
+            payment,
+            decision.state,
+            decision.reason,
+            decision.retry_after,
+            item.amount if item else None,
+        )
+        if decision.state == const.IN_DOUBT:
+            # Never in doubt for long: the status cron asks Daraja right away.
+            payment.write({"daraja_deadline": now, "daraja_status_queries": 0})
+            self.in_doubt_names.append(payment.name)
+
+    def requeue_stale(self, payment):
+        """A SENDING row of a dead worker: send it again (same OCID, so safe)."""
+        self.apply_decision(
+            payment,
+            const.QUEUED,
+            _(
+                "the worker sending it stopped before recording Daraja's answer; "
+                "sent again with the same OriginatorConversationID"
+            ),
+        )

@@ -1,0 +1,55 @@
+"""What a payment sent through Daraja B2C carries: its idempotency key and result."""
+
+from odoo import fields, models
+
+from ..mpesa import const
+
+
+def _accepted_to_in_doubt(payments):
+    # The value disappears only with this module's code: keep such payments
+    # reconcilable rather than silently unqueued.
+    payments.write({"mpesa_state": const.IN_DOUBT})
+
+
+class G2PPaymentDaraja(models.Model):
+    # One model, one file per responsibility (payment.py: the Mpesa dispatch).
+    _inherit = "g2p.payment"  # pylint: disable=consider-merging-classes-inherited
+
+    mpesa_state = fields.Selection(
+        selection_add=[(const.DARAJA_ACCEPTED, "Accepted, awaiting result")],
+        ondelete={const.DARAJA_ACCEPTED: _accepted_to_in_doubt},
+    )
+    daraja_ocid = fields.Char(
+        "OriginatorConversationID",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="Daraja idempotency key of this payment: fixed before its first request "
+        "and sent again unchanged on every retry, so Daraja never pays it twice.",
+    )
+    daraja_conversation_id = fields.Char("ConversationID", readonly=True, copy=False)
+    daraja_receipt = fields.Char(
+        "M-Pesa Receipt", readonly=True, copy=False, index=True
+    )
+    daraja_result_code = fields.Char("Result Code", readonly=True, copy=False)
+    daraja_result_desc = fields.Char("Result Description", readonly=True, copy=False)
+    daraja_receiver = fields.Char("Receiver Name", readonly=True, copy=False)
+    daraja_accepted_at = fields.Datetime("Accepted At", readonly=True, copy=False)
+    daraja_result_at = fields.Datetime("Result At", readonly=True, copy=False)
+    daraja_deadline = fields.Datetime(
+        "Result Expected By",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="Without a result callback by then, a Transaction Status query asks "
+        "Daraja for it.",
+    )
+    daraja_status_queries = fields.Integer("Status Queries", readonly=True, copy=False)
+
+    _sql_constraints = [
+        (
+            "daraja_ocid_unique",
+            "unique(daraja_ocid)",
+            "Two payments cannot share one Daraja OriginatorConversationID.",
+        )
+    ]

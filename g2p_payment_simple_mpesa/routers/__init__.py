@@ -1,0 +1,1 @@
+from .daraja_callbacks import daraja_callback_router
