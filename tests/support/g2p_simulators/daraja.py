@@ -262,7 +262,9 @@ class DarajaState:
             self.peak_in_flight = 0
             self.wrong_credentials = 0
             self.outbox = []
-            self.callbacks_sent = 0
+            self.callbacks_sent = 0  # answered 2xx
+            self.callbacks_failed = 0  # refused or not answered
+            self.callbacks_duplicated = 0  # extra copies decided
             self.callbacks_lost = 0
             self._recent = deque()
 
@@ -563,6 +565,7 @@ class DarajaState:
             copies = (
                 2 if self.duplicate and self.random.random() < self.duplicate else 1
             )
+            self.callbacks_duplicated += copies - 1
             if self.delivery == "outbox":
                 self.outbox.extend([(url, body)] * copies)
                 return
@@ -577,11 +580,20 @@ class DarajaState:
             data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
         )
-        with contextlib.suppress(OSError):
+        try:
             with urllib.request.urlopen(request, timeout=10):
                 pass
+        except OSError:
             with self.lock:
-                self.callbacks_sent += 1
+                self.callbacks_failed += 1
+            return
+        with self.lock:
+            self.callbacks_sent += 1
+
+    def callbacks_done(self):
+        """Posts finished (answered or not) out of those decided so far."""
+        with self.lock:
+            return self.callbacks_sent + self.callbacks_failed
 
 
 class _Handler(BaseHTTPRequestHandler):
