@@ -280,14 +280,26 @@ class G2PPaymentManagerSimpleMpesaCron(models.Model):
     def _mpesa_disburse(self, deadline, limit=None):
         """One bounded pass over this manager's due payments (call on sudo).
 
+        The same pass for both gateways; what differs is the client, how
+        SENDING rows a dead worker left are handled, and the sending engine
+        (Daraja B2C: see payment_manager_simple_mpesa_daraja_send).
         Returns a :class:`RunResult`.
         """
         self.ensure_one()
         if self.gateway_type == const.GATEWAY_DARAJA_B2C:
-            # Daraja B2C: see payment_manager_simple_mpesa_daraja_send.
-            return self._daraja_disburse(deadline, limit)
+            make_client, sweep, send = (
+                self._daraja_client,
+                self._daraja_requeue_stale_sending,
+                self._daraja_run_send,
+            )
+        else:
+            make_client, sweep, send = (
+                self._mpesa_client,
+                self._mpesa_sweep_stale_sending,
+                self._mpesa_run_dispatch,
+            )
         try:
-            client = self._mpesa_client()
+            client = make_client()
         except ConfigError as exc:
             self._mpesa_report_problem(str(exc))
             self._mpesa_commit()
@@ -304,10 +316,10 @@ class G2PPaymentManagerSimpleMpesaCron(models.Model):
                 # Start a fresh transaction: rows committed by the worker that
                 # held the lock before us must be visible (REPEATABLE READ).
                 self._mpesa_commit()
-                self._mpesa_sweep_stale_sending()
+                sweep()
                 report = None
                 if self._mpesa_claimable_now():
-                    report = self._mpesa_run_dispatch(client, deadline, limit)
+                    report = send(client, deadline, limit)
                 aborted = report is not None and report.aborted
                 more = bool(report is not None and report.stopped_by_deadline) or (
                     not aborted and self._mpesa_claimable_now()

@@ -1,7 +1,7 @@
 """The cron's Daraja branch: claim, fix OCIDs, send concurrently, record.
 
-``_mpesa_disburse`` (payment_manager_simple_mpesa_cron) hands a Daraja
-manager's pass to ``_daraja_disburse``.  The pass runs under the same
+``_mpesa_disburse`` (payment_manager_simple_mpesa_cron) runs a Daraja
+manager's pass with the client, sweep and engine of this file.  It runs under the same
 session-level advisory lock as simple-mpesa, keyed by Daraja URL + shortcode,
 so one worker at a time sends for a shortcode (with up to *Parallel Requests*
 threads); the engine ``..mpesa.daraja_send`` does the threading, this file
@@ -15,8 +15,7 @@ import zlib
 from odoo import _, models
 
 from ..mpesa import const, daraja_send
-from ..mpesa.errors import ConfigError, MpesaError
-from ..mpesa.run import RunResult
+from ..mpesa.errors import MpesaError
 from .daraja_send_store import CONFLICT_TRIES, CONFLICTS, OdooDarajaStore
 from .payment_manager_simple_mpesa_cron import CLAIM_SQL, _signed32
 
@@ -42,38 +41,6 @@ class G2PPaymentManagerSimpleMpesaDarajaSend(models.Model):
             (self.daraja_shortcode or "").strip(),
         )
         return _signed32(zlib.crc32(identity.encode("utf-8")))
-
-    # ------------------------------------------------------------- one pass
-    def _daraja_disburse(self, deadline, limit=None):
-        """One bounded pass of a Daraja manager (call on sudo); a RunResult."""
-        self.ensure_one()
-        try:
-            client = self._daraja_client()
-        except ConfigError as exc:
-            self._mpesa_report_problem(str(exc))
-            self._mpesa_commit()
-            return RunResult(aborted=str(exc))
-        try:
-            with self._mpesa_agent_lock() as acquired:
-                if not acquired:
-                    return RunResult(busy=True)
-                # Fresh snapshot: see what the previous holder committed.
-                self._mpesa_commit()
-                self._daraja_requeue_stale_sending()
-                report = None
-                if self._mpesa_claimable_now():
-                    report = self._daraja_run_send(client, deadline, limit)
-                aborted = report is not None and report.aborted
-                more = bool(report is not None and report.stopped_by_deadline) or (
-                    not aborted and self._mpesa_claimable_now()
-                )
-                result = RunResult.from_report(
-                    report, more=more, retry_at=self._mpesa_next_retry_at()
-                )
-                self._mpesa_commit()
-                return result
-        finally:
-            client.close()
 
     def _daraja_requeue_stale_sending(self):
         """SENDING rows while we hold the shortcode's lock: their worker died."""
