@@ -135,3 +135,8 @@ VOUCHER_RENDER_SLICE = 250
 
 # The payment manager model of this addon.
 FILE_MANAGER_MODEL = "g2p.program.payment.manager.file"
+
+# States of the bases' records, as both bases spell them.
+ENTITLEMENT_STATE_APPROVED = "approved"
+PAYMENT_STATE_ISSUED = "issued"
+PAYMENT_STATUS_FAILED = "failed"

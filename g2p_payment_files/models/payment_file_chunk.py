@@ -67,10 +67,6 @@ class G2PPaymentFileChunk(models.Model):
         self.ensure_one()
         return "g2p_payment_files/chunk-%s" % self.id
 
-    def _entitlement_ids(self):
-        self.ensure_one()
-        return [eid for _tag, ids in self.plan or [] for eid in ids]
-
     # The job ----------------------------------------------------------------
 
     def _run(self):
@@ -96,10 +92,9 @@ class G2PPaymentFileChunk(models.Model):
         )
 
     def _make_payments_and_files(self):
-        entitlements = self.env["g2p.entitlement"].browse(self._entitlement_ids())
         payments, batches = self.manager_id.with_context(
             **{const.STORAGE_PREFIX_CONTEXT: self._storage_prefix()}
-        )._prepare_payments_and_files(self.cycle_id, entitlements.exists())
+        )._prepare_planned_payments_and_files(self.cycle_id, self.plan)
         payments = payments or self.env["g2p.payment"]
         batches = batches or self.env["g2p.payment.batch"]
         self.write(

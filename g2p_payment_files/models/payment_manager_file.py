@@ -230,6 +230,15 @@ class G2PFilesPaymentManager(models.Model):
         # What super returned: (None, None) or (payments, None) on the real base.
         return payments, batches
 
+    def _prepare_planned_payments_and_files(self, cycle, plan):
+        """A chunk job's run: its planned payments in bulk, then their files;
+        all or nothing like ``_prepare_payments_and_files``."""
+        self._check_can_prepare_files()
+        with self.env.cr.savepoint():
+            payments, batches = self._issue_planned_payments(cycle, plan)
+            self._render_payment_files(payments, batches)
+        return payments, batches
+
     def _get_render_jobs(self, payments, batches):
         """(file configs, records, field linking a code row to a record) to render."""
         jobs = []
@@ -314,50 +323,7 @@ class G2PFilesPaymentManager(models.Model):
             entries.extend((file_config, rec, texts[rec.id]) for rec in records)
         datas = self.env["g2p.payment.file.config"]._entries_to_files(entries)
         # 3. Store and link.
-        for (file_config, record, _text), data in zip(entries, datas, strict=True):
-            stored = store.add_file(
-                data,
-                name=file_config._file_name(record),
-                extension="." + file_config.type,
-            )
-            record.payment_file_ids = [fields.Command.link(stored.id)]
-            if file_config._vouchers_per_sheet() > 1:
-                batch = (
-                    record if record._name == "g2p.payment.batch" else record.batch_id
-                )
-                runs.setdefault((file_config.id, batch.id), []).append(
-                    ((record._name, record.id), data)
-                )
-
-    def _store_print_runs(self, runs, store):
-        """One PDF of A4 sheets per batch (per run without batches) for each
-        file config laid out with several vouchers per page; ``runs`` maps
-        (config id, batch id) to the ((model, id), PDF) of its vouchers."""
-        for (config_id, batch_id), items in runs.items():
-            file_config = self.env["g2p.payment.file.config"].browse(config_id)
-            batch = self.env["g2p.payment.batch"].browse(batch_id)
-            model, first_id = items[0][0]
-            first = self.env[model].browse(first_id)
-            cycle = first.cycle_id
-            caption = " - ".join(
-                part
-                for part in (
-                    self.program_id.name,
-                    cycle.name,
-                    batch.name if batch else None,
-                    _("%(count)s vouchers", count=len(items)),
-                )
-                if part
-            )
-            label = "print-run-%s" % (batch.name if batch else first.name)
-            stored = store.add_file(
-                file_config._print_run([data for _rec, data in items], caption),
-                name=file_config._safe_file_name(label),
-                extension=".pdf",
-            )
-            stored.g2p_print_run_cycle_id = cycle
-            if batch:
-                batch.payment_file_ids = [fields.Command.link(stored.id)]
+        self._store_slice_files(entries, datas, store, runs)
 
     # Sending ------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from . import (
     test_print_runs,
     test_template_checks,
     test_views,
+    test_voucher_chunk_issue,
     test_voucher_chunks,
     test_voucher_files,
     test_voucher_preview,
