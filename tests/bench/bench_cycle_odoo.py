@@ -180,6 +180,8 @@ def run_cycle(bench, label, cycle, count, chunk_size, stop_on_limit=False):
     pids_seen = {}
     click = Click(bench.rpc, cycle)
     load_before = os.getloadavg()[0]
+    pg_pid = procwatch.postmaster_pid(bench.cluster.datadir)
+    cpu_before = cpu_seconds(bench.server.process.pid, pg_pid)
     start = time.monotonic()
     click.start()
     outcome, last, last_change = None, None, start
@@ -205,6 +207,7 @@ def run_cycle(bench, label, cycle, count, chunk_size, stop_on_limit=False):
             if limits:
                 outcome = "killed: " + limits[0][1]
     elapsed = time.monotonic() - start
+    cpu_after = cpu_seconds(bench.server.process.pid, pg_pid)
     click.join(timeout=5)
     watch.stop()
     final = state.progress(cr, cycle)
@@ -233,6 +236,7 @@ def run_cycle(bench, label, cycle, count, chunk_size, stop_on_limit=False):
         "store_growth": state.folder_size(bench.filestore()) - store_before,
         "problems": [],
         "load": (load_before, os.getloadavg()[0]),
+        "cpu": tuple(b - a for a, b in zip(cpu_before, cpu_after, strict=True)),
     }
     if outcome == "done":
         result["problems"] = state.voucher_problems(
@@ -240,6 +244,14 @@ def run_cycle(bench, label, cycle, count, chunk_size, stop_on_limit=False):
         )
     print_run(result, args)
     return result
+
+
+def cpu_seconds(server_pid, pg_pid):
+    """(Odoo server tree incl. wkhtmltopdf, PostgreSQL) CPU seconds so far."""
+    return (
+        procwatch.tree_cpu_seconds(server_pid),
+        procwatch.tree_cpu_seconds(pg_pid) if pg_pid else 0.0,
+    )
 
 
 def profile(bench, args):

@@ -1,5 +1,7 @@
 """Printing bench_cycle_odoo.py's results: one block per run, then the table."""
 
+import os
+
 
 def _job_counts(jobs):
     done = sum(1 for j in jobs if j["state"] == "done")
@@ -24,12 +26,27 @@ def print_run(result, args):
         f"{retried} retried by queue_job, {result['reruns']} re-run by another "
         "worker"
     )
+    odoo_cpu, pg_cpu = result["cpu"]
+    if result["vouchers"]:
+        per = 1000.0 / result["vouchers"]
+        print(
+            f"  CPU: Odoo + wkhtmltopdf {odoo_cpu:.1f} s, PostgreSQL {pg_cpu:.1f} s"
+            f" = {(odoo_cpu + pg_cpu) * per:.1f} ms per voucher; on "
+            f"{os.cpu_count()} idle cores that is at most "
+            f"{idle_rate(result):.0f} vouchers/s"
+        )
     for pid, what in result["limits"]:
         print(f"  Odoo stopped worker {pid or '?'}: {what}")
     for role, pid, mib in result["memory"]:
         print(f"  peak RSS {role:<28} pid {pid:>7}: {mib:7.1f} MiB")
     for problem in result["problems"]:
         print(f"  SANITY: {problem}")
+
+
+def idle_rate(result):
+    """Vouchers/s the run's CPU use allows on this machine's cores, idle."""
+    cpu = sum(result["cpu"])
+    return result["vouchers"] * os.cpu_count() / cpu if cpu else 0.0
 
 
 def _worker_peaks(result):
@@ -48,7 +65,7 @@ def print_table(results, args):
         f"{'variant':<24} {'N':>7} {'chunk':>6} {'outcome':<24} {'s':>7} "
         f"{'vouch/s':>7} {'click s':>7} {'jobs ok/fail/retry':>18}  "
         f"{'peak RSS per worker MiB':<24} {'wkhtml':>6} {'DB +MiB':>7} "
-        f"{'files +MiB':>10}"
+        f"{'files +MiB':>10} {'CPU ms/v':>8} {'idle/s':>6}"
     )
     for r in results:
         done, failed, retried = _job_counts(r["jobs"])
@@ -63,12 +80,17 @@ def print_table(results, args):
             f"{r['outcome'][:24]:<24} {r['seconds']:>7.1f} {rate:>7.1f} "
             f"{r['click_s'] or 0:>7.1f} {jobs:>18}  {peaks[:24]:<24} "
             f"{helper:>6.0f} {r['db_growth'] / 2**20:>7.1f} "
-            f"{r['store_growth'] / 2**20:>10.1f}"
+            f"{r['store_growth'] / 2**20:>10.1f} "
+            f"{sum(r['cpu']) * 1000 / max(r['vouchers'], 1):>8.1f} "
+            f"{idle_rate(r):>6.0f}"
         )
     print(
         "worker peak = VmHWM of each HTTP worker process seen during the run "
         "(recycled ones included); wkhtml = largest wkhtmltopdf process; "
-        "retry = retried by queue_job + re-run by another worker"
+        "retry = retried by queue_job + re-run by another worker; CPU ms/v = "
+        "CPU of the Odoo server (workers, job runner, wkhtmltopdf) and of "
+        "PostgreSQL per voucher; idle/s = the rate that CPU use allows on "
+        "this machine's cores when nothing else runs"
     )
 
 
