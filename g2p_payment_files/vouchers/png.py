@@ -28,5 +28,7 @@ def matrix_png(matrix, *, box_size: int = 10, border: int = 4) -> bytes:
         (offset, offset),
     )
     buffer = io.BytesIO()
-    image.save(buffer, "PNG")
+    # The PNG only travels inside the voucher's HTML to wkhtmltopdf, which
+    # re-encodes it: fast deflate saves ~0.3 ms per voucher for ~500 bytes.
+    image.save(buffer, "PNG", compress_level=1)
     return buffer.getvalue()
