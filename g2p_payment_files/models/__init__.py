@@ -15,8 +15,7 @@ from . import (
     payment_manager,
     payment_manager_file,
     payment_manager_file_chunks,
-    payment_manager_file_issue,
-    payment_manager_file_store,
+    storage_backend,
     storage_file,
     storage_file_print_run,
 )

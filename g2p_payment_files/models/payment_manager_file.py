@@ -322,8 +322,45 @@ class G2PFilesPaymentManager(models.Model):
             texts = file_config._render_texts(records)
             entries.extend((file_config, rec, texts[rec.id]) for rec in records)
         datas = self.env["g2p.payment.file.config"]._entries_to_files(entries)
-        # 3. Store and link.
-        self._store_slice_files(entries, datas, store, runs)
+        # 3. Store and link, a slice at a time.
+        store._g2p_add_files(
+            [
+                (data, config._file_name(record), "." + config.type)
+                for (config, record, _text), data in zip(entries, datas, strict=True)
+            ]
+        )._g2p_link_to([record for _config, record, _text in entries])
+        for (file_config, record, _text), data in zip(entries, datas, strict=True):
+            if file_config._vouchers_per_sheet() > 1:
+                batch = (
+                    record if record._name == "g2p.payment.batch" else record.batch_id
+                )
+                runs.setdefault((file_config.id, batch.id), []).append(
+                    ((record._name, record.id), data)
+                )
+
+    def _store_print_runs(self, runs, store):
+        """One PDF of A4 sheets per batch (per run without batches) for each
+        file config laid out with several vouchers per page; ``runs`` maps
+        (config id, batch id) to the ((model, id), PDF) of its vouchers."""
+        for (config_id, batch_id), items in runs.items():
+            file_config = self.env["g2p.payment.file.config"].browse(config_id)
+            batch = self.env["g2p.payment.batch"].browse(batch_id)
+            model, first_id = items[0][0]
+            first = self.env[model].browse(first_id)
+            cycle = first.cycle_id
+            parts = (self.program_id.name, cycle.name, batch.name if batch else None)
+            caption = " - ".join(
+                [p for p in parts if p] + [_("%(count)s vouchers", count=len(items))]
+            )
+            label = "print-run-%s" % (batch.name if batch else first.name)
+            stored = store.add_file(
+                file_config._print_run([data for _rec, data in items], caption),
+                name=file_config._safe_file_name(label),
+                extension=".pdf",
+            )
+            stored.g2p_print_run_cycle_id = cycle
+            if batch:
+                batch.payment_file_ids = [fields.Command.link(stored.id)]
 
     # Sending ------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
 from odoo import models
+from odoo.tools import SQL
 
 from .. import const
 
@@ -16,3 +17,33 @@ class StorageFile(models.Model):
         if prefix and path:
             return "%s/%s" % (prefix, path.rsplit("/", 1)[-1])
         return path
+
+    def _g2p_link_to(self, records):
+        """Add ``self[i]`` to the Payment Files of ``records[i]``.
+
+        ``records``: a list of payments or of batches (one model), a record
+        possibly several times (one file per config). One INSERT instead of
+        one ORM write per voucher: nothing is computed from the relation, and
+        the records' caches of it are dropped.
+        """
+        if not records:
+            return
+        model = records[0]
+        field = model._fields["payment_file_ids"]
+        pairs = [
+            SQL("(%s, %s)", record.id, stored.id)
+            for record, stored in zip(records, self, strict=True)
+        ]
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO %s (%s, %s) VALUES %s ON CONFLICT DO NOTHING",
+                SQL.identifier(field.relation),
+                SQL.identifier(field.column1),
+                SQL.identifier(field.column2),
+                SQL(", ").join(pairs),
+            )
+        )
+        model.browse({record.id for record in records}).invalidate_recordset(
+            ["payment_file_ids"]
+        )
