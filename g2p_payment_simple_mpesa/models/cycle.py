@@ -1,7 +1,8 @@
 """What a cycle paid by Mpesa shows its officer: progress, counts, next step.
 
 Every figure comes from two GROUP BY queries over the cycle's payments and
-entitlements (a cycle may hold 100,000 payments: they are never loaded).
+entitlements (a cycle may hold 100,000 payments: they are never loaded); the
+queries and their arithmetic are in ``mpesa/cycle_figures.py``.
 Nothing is stored: the dispatcher updates payments one by one and a stored
 aggregate would rewrite (and row-lock) the cycle on every deposit.
 """
@@ -10,72 +11,17 @@ from odoo import _, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.misc import format_amount, format_datetime
 
-from ..mpesa import const
+from ..mpesa import const, cycle_figures
 
 MANAGER_MODEL = "g2p.program.payment.manager.simple.mpesa"
 CYCLE_APPROVED = "approved"
 CYCLE_DISTRIBUTED = "distributed"
-
-# Payments of the cycles by dispatch state and whether their batch was sent.
-PAYMENT_FIGURES_SQL = """
-    SELECT p.cycle_id, p.mpesa_state, COALESCE(b.mpesa_due, FALSE),
-           count(*), COALESCE(sum(p.amount_issued), 0),
-           COALESCE(sum(p.amount_paid), 0)
-      FROM g2p_payment p
-      LEFT JOIN g2p_payment_batch b ON b.id = p.batch_id
-     WHERE p.cycle_id = ANY(%(ids)s)
-     GROUP BY 1, 2, 3
-"""
-# Approved entitlements that Prepare Payments would pay: no payment, or only
-# failed ones (the rule of payment_manager_simple_mpesa_prepare).
-TO_PREPARE_SQL = """
-    SELECT e.cycle_id, count(*)
-      FROM g2p_entitlement e
-     WHERE e.cycle_id = ANY(%(ids)s)
-       AND e.state = %(approved)s
-       AND NOT EXISTS (
-           SELECT 1 FROM g2p_payment p
-            WHERE p.entitlement_id = e.id
-              AND p.status IS DISTINCT FROM %(failed)s)
-     GROUP BY 1
-"""
-FIGURES = (
-    "payments",
-    "unsent",
-    "queued",
-    "paid",
-    "failed",
-    "in_doubt",
-    "to_prepare",
-    "amount_total",
-    "amount_paid",
-    "amount_failed",
-)
 SEVERITY = (
     const.NOTIFY_SUCCESS,
     const.NOTIFY_INFO,
     const.NOTIFY_WARNING,
     const.NOTIFY_DANGER,
 )
-
-
-def _add_payment_row(figures, state, due, count, issued, paid):
-    figures["payments"] += count
-    figures["amount_total"] += issued
-    if state == const.PAID:
-        figures["paid"] += count
-        figures["amount_paid"] += paid or issued
-    elif state == const.FAILED:
-        figures["failed"] += count
-        figures["amount_failed"] += issued
-    elif state == const.IN_DOUBT:
-        figures["in_doubt"] += count
-    elif not state or (state == const.QUEUED and not due):
-        # Prepared but its batch not sent yet (or issued before Mpesa took it).
-        figures["unsent"] += count
-    else:
-        # On its way: queued for the cron, being sent, or awaiting a result.
-        figures["queued"] += count
 
 
 class G2PCycleMpesa(models.Model):
@@ -85,6 +31,12 @@ class G2PCycleMpesa(models.Model):
     mpesa_payment_count = fields.Integer("Mpesa Payments", compute="_compute_mpesa")
     mpesa_unsent_count = fields.Integer("Not Sent Yet", compute="_compute_mpesa")
     mpesa_queued_count = fields.Integer("Queued", compute="_compute_mpesa")
+    mpesa_awaiting_count = fields.Integer(
+        "Awaiting Result",
+        compute="_compute_mpesa",
+        help="Sent and accepted by the gateway (Daraja B2C); each becomes paid or "
+        "failed when its result arrives.",
+    )
     mpesa_paid_count = fields.Integer("Paid", compute="_compute_mpesa")
     mpesa_failed_count = fields.Integer("Failed", compute="_compute_mpesa")
     mpesa_in_doubt_count = fields.Integer("In Doubt", compute="_compute_mpesa")
@@ -105,8 +57,8 @@ class G2PCycleMpesa(models.Model):
         "Amount Remaining",
         currency_field="mpesa_currency_id",
         compute="_compute_mpesa",
-        help="Issued and not paid yet: not sent, queued or in doubt (failed "
-        "payments not included).",
+        help="Issued and not paid yet: not sent, queued, awaiting a result or in "
+        "doubt (failed payments not included).",
     )
     mpesa_amount_failed = fields.Monetary(
         "Amount Failed", currency_field="mpesa_currency_id", compute="_compute_mpesa"
@@ -129,7 +81,7 @@ class G2PCycleMpesa(models.Model):
     def _mpesa_figures(self):
         """{cycle id: {figure: value}} for the saved cycles in self."""
         ids = [i for i in self.ids if isinstance(i, int)]
-        result = {i: dict.fromkeys(FIGURES, 0) for i in ids}
+        result = {i: cycle_figures.new_figures() for i in ids}
         if not ids:
             return result
         # The queries read what pending ORM writes may still hold.
@@ -137,11 +89,11 @@ class G2PCycleMpesa(models.Model):
         self.env["g2p.payment.batch"].flush_model(["mpesa_due"])
         self.env["g2p.entitlement"].flush_model(["state", "cycle_id"])
         cr = self.env.cr
-        cr.execute(PAYMENT_FIGURES_SQL, {"ids": ids})
-        for cycle_id, state, due, count, issued, paid in cr.fetchall():
-            _add_payment_row(result[cycle_id], state, due, count, issued, paid)
+        cr.execute(cycle_figures.PAYMENT_FIGURES_SQL, {"ids": ids})
+        for cycle_id, *row in cr.fetchall():
+            cycle_figures.add_payment_row(result[cycle_id], *row)
         cr.execute(
-            TO_PREPARE_SQL,
+            cycle_figures.TO_PREPARE_SQL,
             {
                 "ids": ids,
                 "approved": const.G2P_ENTITLEMENT_APPROVED,
@@ -156,10 +108,11 @@ class G2PCycleMpesa(models.Model):
         figures_by_cycle = self._mpesa_figures()
         Payment = self.env["g2p.payment"]
         for cycle in self:
-            figures = figures_by_cycle.get(cycle.id) or dict.fromkeys(FIGURES, 0)
+            figures = figures_by_cycle.get(cycle.id) or cycle_figures.new_figures()
             cycle.mpesa_payment_count = figures["payments"]
             cycle.mpesa_unsent_count = figures["unsent"]
             cycle.mpesa_queued_count = figures["queued"]
+            cycle.mpesa_awaiting_count = figures["awaiting"]
             cycle.mpesa_paid_count = figures["paid"]
             cycle.mpesa_failed_count = figures["failed"]
             cycle.mpesa_in_doubt_count = figures["in_doubt"]
@@ -173,19 +126,10 @@ class G2PCycleMpesa(models.Model):
             cycle.mpesa_amount_total = figures["amount_total"]
             cycle.mpesa_amount_paid = figures["amount_paid"]
             cycle.mpesa_amount_failed = figures["amount_failed"]
-            cycle.mpesa_amount_remaining = max(
-                figures["amount_total"]
-                - figures["amount_paid"]
-                - figures["amount_failed"],
-                0.0,
-            )
-            cycle.mpesa_progress = (
-                100.0 * figures["paid"] / figures["payments"]
-                if figures["payments"]
-                else 0.0
-            )
+            cycle.mpesa_amount_remaining = cycle_figures.amount_remaining(figures)
+            cycle.mpesa_progress = cycle_figures.paid_percent(figures)
             approved = cycle.state == CYCLE_APPROVED
-            open_count = figures["unsent"] + figures["queued"] + figures["in_doubt"]
+            open_count = cycle_figures.open_count(figures)
             cycle.mpesa_show_prepare = approved and figures["to_prepare"] > 0
             cycle.mpesa_show_send = approved and figures["unsent"] > 0
             cycle.mpesa_show_mark_distributed = (
@@ -229,6 +173,11 @@ class G2PCycleMpesa(models.Model):
                 amount_paid=money(figures["amount_paid"]),
                 amount_total=money(figures["amount_total"]),
             )
+            if figures["awaiting"]:
+                summary += " " + _(
+                    "%(count)s sent, awaiting their result.",
+                    count=figures["awaiting"],
+                )
         steps, levels = [], [const.NOTIFY_SUCCESS]
         if figures["in_doubt"]:
             levels.append(const.NOTIFY_WARNING)
@@ -270,11 +219,7 @@ class G2PCycleMpesa(models.Model):
                         "Queued: %(count)s (%(amount)s to go). The scheduled job "
                         "sends them, next at %(when)s.",
                         count=figures["queued"],
-                        amount=money(
-                            figures["amount_total"]
-                            - figures["amount_paid"]
-                            - figures["amount_failed"]
-                        ),
+                        amount=money(cycle_figures.amount_remaining(figures)),
                         when=format_datetime(self.env, next_run, dt_format="short"),
                     )
                 )
@@ -288,6 +233,17 @@ class G2PCycleMpesa(models.Model):
                         count=figures["queued"],
                     )
                 )
+        if figures["awaiting"]:
+            levels.append(const.NOTIFY_INFO)
+            steps.append(
+                _(
+                    "Awaiting result: %(count)s sent and accepted by the gateway. "
+                    "Each becomes paid or failed when its result arrives; without "
+                    "one in time, the scheduled job Mpesa: query Daraja for "
+                    "overdue results asks for it. Nothing to do.",
+                    count=figures["awaiting"],
+                )
+            )
         if figures["to_prepare"] and self.state == CYCLE_APPROVED:
             levels.append(const.NOTIFY_INFO)
             steps.append(
@@ -307,7 +263,7 @@ class G2PCycleMpesa(models.Model):
         elif (
             total
             and self.state == CYCLE_APPROVED
-            and not (figures["unsent"] or figures["queued"] or figures["in_doubt"])
+            and not cycle_figures.open_count(figures)
         ):
             steps.append(
                 _(
@@ -332,12 +288,14 @@ class G2PCycleMpesa(models.Model):
                 raise UserError(
                     _(
                         "Cycle %(cycle)s cannot be marked distributed yet: "
-                        "%(open)s of its payments are not sent, queued or in "
-                        "doubt. Send them, wait for the scheduled job, or "
-                        "reconcile the in-doubt ones first.",
+                        "%(open)s of its payments are not sent, queued, awaiting "
+                        "a result or in doubt. Send them, wait for the scheduled "
+                        "job and the results, or reconcile the in-doubt ones "
+                        "first.",
                         cycle=cycle.name,
                         open=cycle.mpesa_unsent_count
                         + cycle.mpesa_queued_count
+                        + cycle.mpesa_awaiting_count
                         + cycle.mpesa_in_doubt_count,
                     )
                 )

@@ -1,61 +1,47 @@
 """HTTP client of Safaricom Daraja B2C (payment request, transaction status).
 
 Like ``client.SimpleMpesaClient.deposit``, ``pay`` never raises for gateway or
-network trouble: it returns a :class:`DarajaOutcome`.  Unlike simple-mpesa,
-every payment carries its OriginatorConversationID (OCID), so an unanswered
-request may be sent again with the same OCID: the gateway rejects a duplicate
-(500.002.1001), which means "already accepted".  Thread-safe: several threads
-send through one client; they share one OAuth token (a new token invalidates
-the previous one, so it is renewed by one thread at a time).
+network trouble: it returns a :class:`DarajaOutcome` (``daraja_answers`` reads
+the answer).  Unlike simple-mpesa, every payment carries its
+OriginatorConversationID (OCID), so an unanswered request may be sent again
+with the same OCID: the gateway rejects a duplicate (500.002.1001), which
+means "already accepted".  Thread-safe: several threads send through one
+client; they share one OAuth token (``daraja_token``).
 """
 
 import base64
 import logging
-import threading
 import time
-from dataclasses import dataclass
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from . import answers
-from .client import Outcome, _Secret
+from .client import _Secret
 from .const import (
     AMBIGUOUS,
     DARAJA_DEFAULT_COMMAND_ID,
     DARAJA_DEFAULT_TOKEN_TTL,
-    DARAJA_ERR_BAD_REQUEST,
-    DARAJA_ERR_DUPLICATE,
-    DARAJA_ERR_INTERNAL,
     DARAJA_ERR_INVALID_TOKEN,
     DARAJA_IDENTIFIER_SHORTCODE,
     DARAJA_PAYMENT_PATH,
-    DARAJA_RATE_LIMIT_CODES,
-    DARAJA_RESPONSE_ACCEPTED,
     DARAJA_STATUS_COMMAND_ID,
     DARAJA_STATUS_PATH,
     DARAJA_TOKEN_PATH,
-    DARAJA_TOKEN_RENEW_MARGIN,
     DEFAULT_API_TIMEOUT,
-    OK,
     RETRYABLE,
-    TERMINAL,
 )
+from .daraja_answers import DarajaOutcome, classify, daraja_message
+from .daraja_token import TokenCache, shared_token_cache
 from .errors import AuthError, ConfigError, GatewayError
+
+# Re-exported: callers imported these from here before they had modules of
+# their own.
+__all__ = ["DarajaClient", "DarajaOutcome", "TokenCache", "daraja_urls"]
 
 _logger = logging.getLogger(__name__)
 
 JSON = {"Content-Type": "application/json", "Accept": "application/json"}
-
-
-@dataclass(frozen=True)
-class DarajaOutcome(Outcome):
-    """An :class:`Outcome` with what Daraja adds to it."""
-
-    error_code: str | None = None
-    conversation_id: str | None = None
-    duplicate: bool = False  # the OCID was already accepted earlier
-    rate_limited: bool = False  # spike arrest / quota: slow down
 
 
 def daraja_urls(base_url):
@@ -66,57 +52,6 @@ def daraja_urls(base_url):
         base + DARAJA_PAYMENT_PATH,
         base + DARAJA_STATUS_PATH,
     )
-
-
-class TokenCache:
-    """One OAuth token, shared by every thread and run that uses one consumer key.
-
-    ``get`` renews it before expiry while holding a lock, so a renewal never
-    races another (each new token would invalidate the one just fetched).
-    """
-
-    def __init__(self, clock=time.time, margin=DARAJA_TOKEN_RENEW_MARGIN):
-        self.clock = clock
-        self.margin = margin
-        self._lock = threading.Lock()
-        self._token = None
-        self._valid_until = 0.0
-        self.logins = 0
-
-    def get(self, fetch, stale=None):
-        """The current token; ``fetch()`` -> (token, ttl) renews it.
-
-        ``stale``: a token the gateway just refused; renewed unless another
-        thread already replaced it.
-        """
-        with self._lock:
-            fresh = self._token and self.clock() < self._valid_until
-            if fresh and (stale is None or self._token != stale):
-                return self._token
-            token, ttl = fetch()
-            margin = min(self.margin, ttl / 10.0)
-            self._token = token
-            self._valid_until = self.clock() + ttl - margin
-            self.logins += 1
-            return token
-
-    def clear(self):
-        with self._lock:
-            self._token = None
-            self._valid_until = 0.0
-
-
-_SHARED_CACHES = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_token_cache(token_url, consumer_key):
-    """The process-wide cache of one consumer key at one token URL."""
-    with _SHARED_LOCK:
-        key = (token_url, consumer_key)
-        if key not in _SHARED_CACHES:
-            _SHARED_CACHES[key] = TokenCache()
-        return _SHARED_CACHES[key]
 
 
 class DarajaClient:
@@ -217,8 +152,8 @@ class DarajaClient:
         if status in (400, 401, 403):
             raise AuthError(
                 f"Daraja refused the consumer key {self.consumer_key[:4]}... "
-                f"({status}: {_message(body, response)}). Check the consumer key and "
-                f"secret of the payment manager."
+                f"({status}: {daraja_message(body, response)}). Check the consumer "
+                f"key and secret of the payment manager."
             )
         if status == 404:
             raise AuthError(
@@ -327,84 +262,11 @@ class DarajaClient:
                 return outcome(
                     RETRYABLE,
                     status,
-                    f"token refused after renewal: {_message(body, response)}",
+                    f"token refused after renewal: {daraja_message(body, response)}",
                     False,
                     body,
                     systemic=True,
                     error_code=code or None,
                 )
-            return classify(status, body, _message(body, response), outcome)
+            return classify(status, body, daraja_message(body, response), outcome)
         raise AssertionError("unreachable")
-
-
-def _message(body, response=None):
-    if body:
-        for key in ("errorMessage", "ResponseDescription", "message", "error"):
-            if body.get(key):
-                return str(body[key])
-    return answers.gateway_message(body, response)
-
-
-def classify(status, body, message, outcome):
-    """Outcome of an answered request (``outcome`` builds a DarajaOutcome)."""
-    body = body or {}
-    code = str(body.get("errorCode") or "")
-    if code == DARAJA_ERR_DUPLICATE:
-        return outcome(
-            OK,
-            status,
-            f"already accepted (duplicate OriginatorConversationID: {message})",
-            True,
-            body,
-            error_code=code,
-            duplicate=True,
-        )
-    if code in DARAJA_RATE_LIMIT_CODES or status == 429:
-        return outcome(
-            RETRYABLE,
-            status,
-            f"rate limited: {message}",
-            True,
-            body,
-            error_code=code or None,
-            rate_limited=True,
-        )
-    if 200 <= status < 300:
-        response_code = str(body.get("ResponseCode", "")).strip()
-        if response_code == DARAJA_RESPONSE_ACCEPTED:
-            return outcome(
-                OK,
-                status,
-                message or "accepted",
-                True,
-                body,
-                conversation_id=body.get("ConversationID"),
-            )
-        if response_code:
-            return outcome(
-                TERMINAL, status, message, True, body, error_code=response_code
-            )
-        return outcome(AMBIGUOUS, status, f"unexpected answer: {message}", True, body)
-    if code == DARAJA_ERR_BAD_REQUEST:
-        return outcome(
-            TERMINAL, status, f"bad request: {message}", True, body, error_code=code
-        )
-    if status == 503:
-        return outcome(RETRYABLE, status, message, True, body, error_code=code or None)
-    if status in (404, 405):
-        return outcome(
-            RETRYABLE,
-            status,
-            f"Daraja endpoint not found ({status}); check the Daraja base URL",
-            True,
-            body,
-            systemic=True,
-        )
-    if 400 <= status < 500:
-        return outcome(TERMINAL, status, message, True, body, error_code=code or None)
-    # 500.003.1001 and unexplained 5xx: may have been accepted.  Safe to send
-    # again with the same OCID, so not "in doubt".
-    what = "internal error" if code == DARAJA_ERR_INTERNAL else "gateway error"
-    return outcome(
-        AMBIGUOUS, status, f"{what}: {message}", True, body, error_code=code or None
-    )

@@ -3,6 +3,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
 from .common import MpesaCase, const
+from .common_daraja import DarajaCase
 
 
 @tagged("post_install", "-at_install")
@@ -142,6 +143,42 @@ class TestMpesaOfficerViewCycle(MpesaCase):
         ):
             self.assertIn('name="%s"' % name, arch)
         self.assertIn("mpesa_is_mpesa and not mpesa_show_send", arch)
+
+
+@tagged("post_install", "-at_install")
+class TestMpesaOfficerViewDarajaCycle(DarajaCase):
+    """Payments Daraja accepted are sent: the cycle says their result is awaited."""
+
+    def test_accepted_payments_count_as_awaiting_result_not_queued(self):
+        payments = self.send_cycle(3)
+        cycle = payments.cycle_id
+        cycle.state = "approved"
+        self.assertEqual(set(payments.mapped("mpesa_state")), {const.DARAJA_ACCEPTED})
+        self.assertEqual((cycle.mpesa_queued_count, cycle.mpesa_unsent_count), (0, 0))
+        self.assertEqual(cycle.mpesa_awaiting_count, 3)
+        self.assertEqual(cycle.mpesa_amount_remaining, 4500)
+        self.assertIn("3 sent, awaiting their result", cycle.mpesa_summary)
+        steps = cycle.mpesa_next_action
+        self.assertIn("Awaiting result: 3", steps)
+        self.assertNotIn("Queued", steps)
+        self.assertNotIn("scheduled job sends them", steps)
+        self.assertEqual(cycle.mpesa_status_level, const.NOTIFY_INFO)
+        # Still on its way: the cycle cannot be closed yet.
+        self.assertFalse(cycle.mpesa_show_mark_distributed)
+        with self.assertRaises(UserError) as caught:
+            cycle.action_mpesa_mark_distributed()
+        self.assertIn("awaiting a result", str(caught.exception))
+
+        self.deliver_callbacks()
+        cycle.invalidate_recordset()
+        self.assertEqual((cycle.mpesa_paid_count, cycle.mpesa_awaiting_count), (3, 0))
+        self.assertEqual(cycle.mpesa_progress, 100.0)
+        self.assertNotIn("awaiting", cycle.mpesa_summary)
+        self.assertTrue(cycle.mpesa_show_mark_distributed)
+
+    def test_cycle_form_lists_the_awaiting_count(self):
+        arch = self.env["g2p.cycle"].get_view(view_type="form")["arch"]
+        self.assertEqual(arch.count('name="mpesa_awaiting_count"'), 1)
 
 
 @tagged("post_install", "-at_install")
