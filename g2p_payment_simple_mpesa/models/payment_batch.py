@@ -35,6 +35,11 @@ class G2PPaymentBatch(models.Model):
         DISPATCH_STATE_SELECTION, "Dispatch State", compute="_compute_mpesa_figures"
     )
     mpesa_queued_count = fields.Integer("Queued", compute="_compute_mpesa_figures")
+    mpesa_awaiting_count = fields.Integer(
+        "Awaiting Result",
+        compute="_compute_mpesa_figures",
+        help="Accepted by Daraja; a result callback or a status query settles them.",
+    )
     mpesa_paid_count = fields.Integer("Paid", compute="_compute_mpesa_figures")
     mpesa_failed_count = fields.Integer("Failed", compute="_compute_mpesa_figures")
     mpesa_in_doubt_count = fields.Integer("In doubt", compute="_compute_mpesa_figures")
@@ -48,10 +53,14 @@ class G2PPaymentBatch(models.Model):
         counts_by_batch = self._mpesa_state_counts()
         for batch in self:
             counts = counts_by_batch.get(batch.id) or dict.fromkeys(const.STATES, 0)
-            # Queued, sending, or any in-flight state another gateway adds.
-            batch.mpesa_queued_count = sum(counts.values()) - sum(
-                counts[s] for s in (const.PAID, const.FAILED, const.IN_DOUBT)
+            awaiting = counts.get(const.DARAJA_ACCEPTED, 0)
+            # Queued or sending: not accepted by the gateway yet.
+            batch.mpesa_queued_count = (
+                sum(counts.values())
+                - awaiting
+                - sum(counts[s] for s in (const.PAID, const.FAILED, const.IN_DOUBT))
             )
+            batch.mpesa_awaiting_count = awaiting
             batch.mpesa_paid_count = counts[const.PAID]
             batch.mpesa_failed_count = counts[const.FAILED]
             batch.mpesa_in_doubt_count = counts[const.IN_DOUBT]

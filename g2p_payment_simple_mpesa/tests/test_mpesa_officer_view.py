@@ -156,6 +156,8 @@ class TestMpesaOfficerViewDarajaCycle(DarajaCase):
         self.assertEqual(set(payments.mapped("mpesa_state")), {const.DARAJA_ACCEPTED})
         self.assertEqual((cycle.mpesa_queued_count, cycle.mpesa_unsent_count), (0, 0))
         self.assertEqual(cycle.mpesa_awaiting_count, 3)
+        batch = payments.batch_id
+        self.assertEqual((batch.mpesa_queued_count, batch.mpesa_awaiting_count), (0, 3))
         self.assertEqual(cycle.mpesa_amount_remaining, 4500)
         self.assertIn("3 sent, awaiting their result", cycle.mpesa_summary)
         steps = cycle.mpesa_next_action
@@ -178,7 +180,8 @@ class TestMpesaOfficerViewDarajaCycle(DarajaCase):
 
     def test_cycle_form_lists_the_awaiting_count(self):
         arch = self.env["g2p.cycle"].get_view(view_type="form")["arch"]
-        self.assertEqual(arch.count('name="mpesa_awaiting_count"'), 1)
+        # In the summary, and as a column of the Payment Batches tab.
+        self.assertEqual(arch.count('name="mpesa_awaiting_count"'), 2)
 
 
 @tagged("post_install", "-at_install")
