@@ -181,7 +181,9 @@ def run_cycle(bench, label, cycle, count, chunk_size, stop_on_limit=False):
     click = Click(bench.rpc, cycle)
     load_before = os.getloadavg()[0]
     pg_pid = procwatch.postmaster_pid(bench.cluster.datadir)
-    cpu_before = cpu_seconds(bench.server.process.pid, pg_pid)
+    cr.execute("SELECT pg_backend_pid()")
+    (poller,) = cr.fetchone()
+    cpu_before = cpu_seconds(bench.server.process.pid, pg_pid, poller)
     start = time.monotonic()
     click.start()
     outcome, last, last_change = None, None, start
@@ -207,7 +209,7 @@ def run_cycle(bench, label, cycle, count, chunk_size, stop_on_limit=False):
             if limits:
                 outcome = "killed: " + limits[0][1]
     elapsed = time.monotonic() - start
-    cpu_after = cpu_seconds(bench.server.process.pid, pg_pid)
+    cpu_after = cpu_seconds(bench.server.process.pid, pg_pid, poller)
     click.join(timeout=5)
     watch.stop()
     final = state.progress(cr, cycle)
@@ -246,12 +248,14 @@ def run_cycle(bench, label, cycle, count, chunk_size, stop_on_limit=False):
     return result
 
 
-def cpu_seconds(server_pid, pg_pid):
-    """(Odoo server tree incl. wkhtmltopdf, PostgreSQL) CPU seconds so far."""
-    return (
-        procwatch.tree_cpu_seconds(server_pid),
-        procwatch.tree_cpu_seconds(pg_pid) if pg_pid else 0.0,
-    )
+def cpu_seconds(server_pid, pg_pid, poller_pid):
+    """(Odoo server tree incl. wkhtmltopdf, PostgreSQL) CPU seconds so far;
+    PostgreSQL's without the backend of this script's own progress polls."""
+    pg = 0.0
+    if pg_pid:
+        pg = procwatch.tree_cpu_seconds(pg_pid)
+        pg -= procwatch.process_cpu_seconds(poller_pid)
+    return (procwatch.tree_cpu_seconds(server_pid), pg)
 
 
 def profile(bench, args):

@@ -89,8 +89,9 @@ def print_table(results, args):
         "(recycled ones included); wkhtml = largest wkhtmltopdf process; "
         "retry = retried by queue_job + re-run by another worker; CPU ms/v = "
         "CPU of the Odoo server (workers, job runner, wkhtmltopdf) and of "
-        "PostgreSQL per voucher; idle/s = the rate that CPU use allows on "
-        "this machine's cores when nothing else runs"
+        "PostgreSQL (less this script's progress polls) per voucher; idle/s = "
+        "the rate that CPU use allows on this machine's cores when nothing "
+        "else runs"
     )
 
 

@@ -187,7 +187,7 @@ def roles_table(snapshot, roles, root_pid):
     return rows
 
 
-def _stat_seconds(pid):
+def process_cpu_seconds(pid):
     """CPU seconds of ``pid`` and of its waited-for dead children."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
@@ -209,7 +209,7 @@ def tree_cpu_seconds(root_pid):
     only what died unwaited in between. Unlike wall time it barely depends
     on other load on the machine.
     """
-    return sum(_stat_seconds(pid) for pid in [root_pid, *descendants(root_pid)])
+    return sum(process_cpu_seconds(pid) for pid in [root_pid, *descendants(root_pid)])
 
 
 def postmaster_pid(datadir):
