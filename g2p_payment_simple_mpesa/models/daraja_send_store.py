@@ -141,6 +141,10 @@ class OdooDarajaStore(OdooDispatchStore):
         # while the request was in flight: its result wins.
         if state == const.SENDING:
             self.apply_daraja_decision(payment, decision, outcome, item)
+            if payment.mpesa_attempt_count != item.attempts:
+                # A rate-limited answer gave its attempt back (Max Attempts
+                # counts tries, not requests Daraja asked us to wait with).
+                payment.mpesa_attempt_count = item.attempts
         # COMMIT right after the answer: the evidence of acceptance (and the
         # result deadline) must survive a crash later in the run.
         self.manager._mpesa_commit()

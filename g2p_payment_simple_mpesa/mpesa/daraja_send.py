@@ -13,9 +13,11 @@ Store contract (the calling thread only):
 
 * ``begin_send(item)``: persist SENDING and ``attempts + 1`` durably (commit);
   ``False`` skips the item.
-* ``record_result(item, outcome, decision)``: persist the attempt and
-  ``decision.state`` durably.  A result callback may have settled the payment
-  meanwhile (it is processed elsewhere): the store must then keep that.
+* ``record_result(item, outcome, decision)``: persist the attempt,
+  ``decision.state`` and ``item.attempts`` durably (a rate-limited answer
+  gives its attempt back: Daraja asked to wait, nothing was tried).  A result
+  callback may have settled the payment meanwhile (it is processed
+  elsewhere): the store must then keep that.
 """
 
 import logging
@@ -96,6 +98,17 @@ class DarajaReport:
         }
 
 
+def throttled(outcome):
+    """Daraja asked us to slow down (spike arrest / quota), on any endpoint.
+
+    A 429 of the token endpoint (met while renewing the token) comes back as
+    a plain RETRYABLE outcome; it is the same request to wait.
+    """
+    if getattr(outcome, "rate_limited", False):
+        return True
+    return outcome.kind == RETRYABLE and outcome.http_status == 429
+
+
 class RateGovernor:
     """How many requests may be in flight now, and when sending may resume."""
 
@@ -117,13 +130,24 @@ class RateGovernor:
         self._pause = pause
         self._clean = 0
         self._hit_streak = 0
+        self._hit_at = float("-inf")
         self.resume_at = 0.0
 
     def wait_time(self):
         return max(0.0, self.resume_at - self.clock())
 
-    def note(self, outcome):
-        if getattr(outcome, "rate_limited", False):
+    def note(self, outcome, sent_at=None):
+        """Learn from one answer; ``sent_at``: when its request left (clock).
+
+        Answers to requests already in flight when a hit was seen belong to
+        that hit: they extend the pause but neither halve again nor lengthen
+        it, so one burst answered to N parallel requests is one slow-down.
+        """
+        if throttled(outcome):
+            if sent_at is not None and sent_at < self._hit_at:
+                self.resume_at = max(self.resume_at, self._hit_at + self._pause)
+                return
+            self._hit_at = self.clock()
             self._hit_streak += 1
             self._clean = 0
             self._pause = min(
@@ -153,7 +177,7 @@ def decide(outcome, item, max_attempts=DEFAULT_MAX_ATTEMPTS, pause=0.0):
         return Decision(FAILED, None, outcome.message or "refused by Daraja")
     if kind not in (RETRYABLE, AMBIGUOUS):
         raise ValueError(f"Unknown outcome kind {kind!r}")
-    if getattr(outcome, "rate_limited", False):
+    if throttled(outcome):
         # Certainly not applied and not the payee's fault: never gives up.
         return Decision(QUEUED, pause, outcome.message)
     if outcome.systemic:
@@ -177,6 +201,25 @@ def decide(outcome, item, max_attempts=DEFAULT_MAX_ATTEMPTS, pause=0.0):
         else "not sent"
     )
     return Decision(QUEUED, _retry_after(item.attempts), f"{outcome.message} ({what})")
+
+
+def decide_for(outcome, item, max_attempts=DEFAULT_MAX_ATTEMPTS, pause=0.0):
+    """:func:`decide`, then what the item's earlier attempts add.
+
+    After a request that may have been accepted, a refusal (Daraja's or a
+    local check, e.g. a payee edited meanwhile) says nothing about that
+    earlier request, which may have paid: in doubt, so a Transaction Status
+    query settles it, never "failed" (which invites paying again).
+    """
+    decision = decide(outcome, item, max_attempts, pause)
+    if decision.state == FAILED and item.maybe_sent:
+        return Decision(
+            IN_DOUBT,
+            None,
+            f"refused ({decision.reason}) after an earlier request that may have "
+            f"been accepted; a Transaction Status query will settle it",
+        )
+    return decision
 
 
 def _retry_after(attempts):
@@ -241,15 +284,18 @@ def send(
     in_flight = {}
     exhausted = False
 
-    def finish(item, outcome):
-        governor.note(outcome)
-        decision = decide(outcome, item, max_attempts, pause=governor.wait_time())
+    def finish(item, outcome, sent_at=None):
+        governor.note(outcome, sent_at)
+        decision = decide_for(outcome, item, max_attempts, governor.wait_time())
+        limited = throttled(outcome)
+        if limited:
+            item.attempts -= 1  # not an attempt: Daraja asked to wait
         store.record_result(item, outcome, decision)
         if outcome.kind == AMBIGUOUS:
             item.maybe_sent = True
         if getattr(outcome, "duplicate", False):
             report.duplicates += 1
-        if getattr(outcome, "rate_limited", False):
+        if limited:
             report.rate_limited += 1
             again.append(item)
         else:
@@ -297,7 +343,7 @@ def send(
                 future = pool.submit(
                     client.pay, item.ocid, item.amount, item.msisdn, item.remarks
                 )
-                in_flight[future] = item
+                in_flight[future] = (item, governor.clock())
             if not in_flight:
                 if (
                     report.aborted
@@ -312,13 +358,13 @@ def send(
                 return_when=FIRST_COMPLETED,
             )
             for future in done:
-                item = in_flight.pop(future)
+                item, sent_at = in_flight.pop(future)
                 try:
                     outcome = future.result()
                 except Exception as exc:  # pylint: disable=broad-except
                     _logger.exception("Daraja request of %s crashed", item.key)
                     outcome = _crash_outcome(exc)
-                finish(item, outcome)
+                finish(item, outcome, sent_at)
     # Rate-limited items not sent again before the deadline stay queued.
     if again:
         report.counts[QUEUED] += len(again)

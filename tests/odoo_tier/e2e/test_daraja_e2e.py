@@ -8,14 +8,19 @@ nobody twice after a restart (in-flight payments are sent again with their
 OriginatorConversationID and answered "duplicate").
 """
 
-import base64
 import threading
-import time
 
 import pytest
+from daraja_e2e_support import (
+    MANAGER_MODEL,
+    all_paid,
+    build_cycle,
+    msisdn,
+    payments,
+    trigger,
+    wait_for,
+)
 from g2p_simulators.daraja import DarajaSimulator
-
-MANAGER_MODEL = "g2p.program.payment.manager.simple.mpesa"
 
 
 @pytest.fixture
@@ -28,113 +33,12 @@ def daraja():
         sim.stop()
 
 
-def msisdn(i):
-    return "2547%08d" % i
-
-
-def build_cycle(rpc, server, sim, count, name, amount=100, concurrency=8):
-    program = rpc.call("g2p.program", "create", {"name": f"{name} program"})
-    tag = rpc.call(
-        "g2p.payment.batch.tag",
-        "create",
-        {"name": "All", "order": 1, "domain": "[]", "max_batch_size": 500},
-    )
-    manager = rpc.call(
-        MANAGER_MODEL,
-        "create",
-        {
-            "name": f"{name} Daraja",
-            "program_id": program,
-            "create_batch": True,
-            "batch_tag_ids": [(6, 0, [tag])],
-            "payee_id_type": "phone",
-            "gateway_type": "daraja-b2c",
-            "auth_endpoint_url": sim.token_url,
-            "payment_endpoint_url": sim.payment_url,
-            "daraja_consumer_key": sim.consumer_key,
-            "daraja_consumer_secret": sim.consumer_secret,
-            "daraja_shortcode": sim.shortcode,
-            "daraja_initiator_name": sim.initiator_name,
-            "daraja_initiator_password": sim.initiator_password,
-            "daraja_certificate": base64.b64encode(sim.certificate_pem).decode(),
-            "daraja_callback_base_url": server.url,
-            "daraja_concurrency": concurrency,
-            "api_timeout": 5,
-        },
-    )
-    rpc.link_payment_manager(program, MANAGER_MODEL, manager)
-    cycle = rpc.create_cycle(program, f"{name} cycle")
-    partners = rpc.call(
-        "res.partner",
-        "create",
-        [
-            {"name": f"{name} {i}", "is_registrant": True, "phone": "07%08d" % i}
-            for i in range(1, count + 1)
-        ],
-    )
-    rpc.call(
-        "g2p.entitlement",
-        "create",
-        [
-            {
-                "partner_id": p,
-                "cycle_id": cycle,
-                "initial_amount": amount,
-                "state": "approved",
-            }
-            for p in partners
-        ],
-    )
-    rpc.call("g2p.cycle", "prepare_payment", [cycle])
-    rpc.call("g2p.cycle", "send_payment", [cycle])
-    return {"manager": manager, "cycle": cycle}
-
-
-def cron_id(rpc, name):
-    [row] = rpc.call(
-        "ir.model.data",
-        "search_read",
-        [("module", "=", "g2p_payment_simple_mpesa"), ("name", "=", name)],
-        fields=["res_id"],
-    )
-    return row["res_id"]
-
-
-def trigger(rpc, name):
-    rpc.call("ir.cron", "method_direct_trigger", [cron_id(rpc, name)])
-
-
-def payments(rpc, cycle):
-    return rpc.call(
-        "g2p.payment",
-        "search_read",
-        [("cycle_id", "=", cycle)],
-        fields=["mpesa_state", "status", "daraja_ocid", "daraja_receipt"],
-        order="id",
-    )
-
-
-def wait_for(what, predicate, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    pytest.fail(f"timed out waiting for {what}")
-
-
-def all_paid(rpc, cycle):
-    rows = payments(rpc, cycle)
-    return rows if {r["mpesa_state"] for r in rows} == {"paid"} else None
-
-
 def test_cycle_is_paid_by_result_callbacks_over_http(
     odoo_db, odoo_server_factory, rpc_factory, daraja
 ):
     server = odoo_server_factory(odoo_db)
     rpc = rpc_factory(server, odoo_db)
-    ids = build_cycle(rpc, server, daraja, 20, "Daraja")
+    ids = build_cycle(rpc, server, daraja, 20, "Daraja", daraja_concurrency=8)
     trigger(rpc, "ir_cron_mpesa_disburse")
     rows = wait_for("the result callbacks", lambda: all_paid(rpc, ids["cycle"]))
     assert all(r["daraja_receipt"] for r in rows)
@@ -157,7 +61,7 @@ def test_lost_callback_is_settled_by_the_status_query_cron(
     daraja.add_fault("lose_callback", msisdn=msisdn(2))
     server = odoo_server_factory(odoo_db)
     rpc = rpc_factory(server, odoo_db)
-    ids = build_cycle(rpc, server, daraja, 3, "Lost")
+    ids = build_cycle(rpc, server, daraja, 3, "Lost", daraja_concurrency=8)
     trigger(rpc, "ir_cron_mpesa_disburse")
     wait_for(
         "two results",
@@ -184,7 +88,7 @@ def test_server_killed_mid_run_pays_nobody_twice_after_restart(
     daraja.state.latency = 0.3
     server = odoo_server_factory(odoo_db)
     rpc = rpc_factory(server, odoo_db)
-    ids = build_cycle(rpc, server, daraja, count, "Killed", concurrency=2)
+    ids = build_cycle(rpc, server, daraja, count, "Killed", daraja_concurrency=2)
 
     def run_cron():
         try:
