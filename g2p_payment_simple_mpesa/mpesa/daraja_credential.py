@@ -18,8 +18,11 @@ PEM_MARKER = b"-----BEGIN"
 
 def _as_bytes(certificate):
     if isinstance(certificate, str):
-        return certificate.strip().encode("ascii", "replace")
-    return bytes(certificate or b"").strip()
+        certificate = certificate.encode("ascii", "replace")
+    data = bytes(certificate or b"")
+    # Whitespace around PEM text is noise; DER is binary and may end with a
+    # byte that reads as whitespace (about 1 certificate in 40).
+    return data.strip() if PEM_MARKER in data or not data.strip() else data
 
 
 def load_certificate(certificate):

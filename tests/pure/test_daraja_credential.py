@@ -48,6 +48,30 @@ def test_der_certificate_and_str_pem_are_accepted(keypair):
         assert key.decrypt(raw, padding.PKCS1v15()).decode() == PASSWORD
 
 
+def test_der_certificate_ending_in_a_whitespace_byte_is_read_whole(keypair):
+    key, cert = keypair
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "M-Pesa test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for serial in range(1, 5000):
+        der = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(serial)
+            .not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256())
+            .public_bytes(serialization.Encoding.DER)
+        )
+        if der[-1:].isspace():
+            break
+    else:
+        pytest.fail("no certificate ending in a whitespace byte was made")
+    raw = base64.b64decode(security_credential(PASSWORD, der))
+    assert key.decrypt(raw, padding.PKCS1v15()).decode() == PASSWORD
+
+
 def test_credentials_differ_per_call_pkcs1_v15_random_padding(keypair):
     _key, cert = keypair
     assert security_credential(PASSWORD, pem(cert)) != security_credential(

@@ -9,9 +9,8 @@ import contextlib
 import json
 import socket
 import struct
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 from .daraja_codes import (
@@ -34,6 +33,7 @@ from .daraja_codes import (
     status_of,
 )
 from .daraja_state import DarajaState
+from .http_base import BackgroundServer, ThreadedServer
 
 
 class _Drop(Exception):
@@ -221,50 +221,24 @@ def control(state, body):
     return 200, {"ok": True, "action": action}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Server(ThreadedServer):
+    # Bursts of parallel requests (8+ senders, several servers) must not be
+    # refused by the listen backlog.
     request_queue_size = 128
 
 
-class DarajaSimulator:
+class DarajaSimulator(BackgroundServer):
     """In-process Daraja; ``start()`` returns its base URL.  Options: DarajaState."""
+
+    handler_class = _Handler
+    server_class = _Server
 
     def __init__(self, **options):
         self.state = DarajaState(**options)
-        self._httpd = None
-        self._thread = None
-        self.base_url = None
+        super().__init__()
 
-    def start(self, host="127.0.0.1", port=0):
-        self._httpd = _Server((host, port), _Handler)
-        self._httpd.state = self.state
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            daemon=True,
-        )
-        self._thread.start()
-        real_host, real_port = self._httpd.server_address[:2]
-        self.base_url = f"http://{real_host}:{real_port}"
-        return self.base_url
-
-    def stop(self):
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self):
-        if self._httpd is None:
-            self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+    def configure(self, httpd):
+        httpd.state = self.state
 
     def __getattr__(self, name):
         # Everything else (faults, ledger, outbox, counters) is the state's.
