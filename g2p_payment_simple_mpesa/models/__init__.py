@@ -3,6 +3,7 @@
 # each: see its docstring.
 from . import (
     cycle,
+    daraja_token,
     fastapi_endpoint_daraja,
     payment,
     payment_batch,

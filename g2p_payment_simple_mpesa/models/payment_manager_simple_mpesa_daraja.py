@@ -13,9 +13,10 @@ from urllib.parse import urlparse
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..mpesa import const, daraja_credential
+from ..mpesa import const, daraja_credential, daraja_token
 from ..mpesa.daraja_client import DarajaClient
 from ..mpesa.errors import AuthError, ConfigError, GatewayError
+from .daraja_token import DarajaTokenStore
 
 GATEWAY_TYPE_SELECTION = [
     (const.GATEWAY_SIMPLE_MPESA, "simple-mpesa"),
@@ -305,8 +306,10 @@ class G2PPaymentManagerSimpleMpesaDaraja(models.Model):
         credential = daraja_credential.security_credential(
             manager.daraja_initiator_password, certificate
         )
+        token_url = (manager.auth_endpoint_url or "").strip()
+        timeout = manager.api_timeout or const.DEFAULT_API_TIMEOUT
         return DarajaClient(
-            token_url=(manager.auth_endpoint_url or "").strip(),
+            token_url=token_url,
             payment_url=(manager.payment_endpoint_url or "").strip(),
             status_url=manager._daraja_status_endpoint(),
             consumer_key=manager.daraja_consumer_key,
@@ -317,9 +320,22 @@ class G2PPaymentManagerSimpleMpesaDaraja(models.Model):
             command_id=manager.daraja_command_id or const.DARAJA_DEFAULT_COMMAND_ID,
             result_url=manager._daraja_callback_url(const.DARAJA_CALLBACK_RESULT),
             timeout_url=manager._daraja_callback_url(const.DARAJA_CALLBACK_TIMEOUT),
-            timeout=manager.api_timeout or const.DEFAULT_API_TIMEOUT,
+            timeout=timeout,
             pool_size=manager.daraja_concurrency or const.DARAJA_DEFAULT_CONCURRENCY,
+            token_cache=manager._daraja_token_cache(token_url, timeout),
         )
+
+    def _daraja_token_cache(self, token_url, timeout):
+        """This key's process-wide token cache, stored so all servers share it."""
+        consumer_key = self.sudo().daraja_consumer_key
+        if not token_url or not consumer_key:
+            return None  # DarajaClient names the missing setting
+        store = DarajaTokenStore.for_database(
+            self.env.cr.dbname,
+            daraja_token.store_key(token_url, consumer_key),
+            daraja_token.store_lock_timeout((timeout, timeout)),
+        )
+        return daraja_token.shared_token_cache(token_url, consumer_key, store=store)
 
     def _mpesa_check_config(self):
         daraja = self.filtered(lambda m: m.gateway_type == const.GATEWAY_DARAJA_B2C)
@@ -360,9 +376,8 @@ class G2PPaymentManagerSimpleMpesaDaraja(models.Model):
                 ),
             )
         try:
-            # A cached token proves nothing about the settings as saved now.
-            client.tokens.clear()
-            client.token()
+            # A cached or stored token proves nothing about the settings now.
+            client.token(force=True)
         except (AuthError, GatewayError) as exc:
             return self._mpesa_test_failed(
                 title,

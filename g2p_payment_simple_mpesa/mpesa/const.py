@@ -201,6 +201,9 @@ DARAJA_KEY_COMPLETED = "TransactionCompletedDateTime"
 DARAJA_DEFAULT_CONCURRENCY = 8
 DARAJA_MAX_CONCURRENCY = 64
 DARAJA_TOKEN_RENEW_MARGIN = 120.0
+# How long a server waits for another one's renewal of the shared token
+# beyond that renewal's HTTP timeouts (connect + read) before giving up.
+DARAJA_TOKEN_LOCK_SLACK = 5.0
 DARAJA_DEFAULT_TOKEN_TTL = 3599.0
 DARAJA_RETRY_BASE = 5.0
 DARAJA_RETRY_CAP = 600.0

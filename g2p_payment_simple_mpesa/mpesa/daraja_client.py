@@ -173,9 +173,12 @@ class DarajaClient:
         _logger.info("Daraja token renewed for shortcode %s", self.shortcode)
         return token, ttl
 
-    def token(self, stale=None):
-        """Current token (AuthError / GatewayError when none can be had)."""
-        return self.tokens.get(self._fetch_token, stale=stale)
+    def token(self, stale=None, force=False):
+        """Current token (AuthError / GatewayError when none can be had).
+
+        ``force``: log in again whatever is cached (here and in the store).
+        """
+        return self.tokens.get(self._fetch_token, stale=stale, force=force)
 
     # -- requests ----------------------------------------------------------------
     def payment_body(self, ocid, amount, msisdn, remarks, occasion=""):
