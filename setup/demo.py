@@ -3,9 +3,10 @@
 
 Starts PostgreSQL (a private cluster under ``.work/demo/`` unless PGHOST is
 set), creates database ``g2p_demo`` with the stand-in base, both addons and
-the OCA ``fastapi`` addon, starts the bundled simple-mpesa gateway simulator
-and Odoo, loads the demo data once, prints where to go, and waits.  Ctrl-C
-stops everything; the next start reuses the database.
+the OCA ``fastapi`` addon, starts the bundled simple-mpesa and Daraja B2C
+gateway simulators and Odoo, loads the demo data once (and the Daraja
+program, ``demo_daraja``), prints where to go, and waits.  Ctrl-C stops
+everything; the next start reuses the database.
 
 Settings (environment, all optional)::
 
@@ -14,6 +15,7 @@ Settings (environment, all optional)::
                           whose addons dirs OPENG2P_ADDONS lists (setup/demo.sh
                           sets it from OPENG2P_SRC); database g2p_demo_openg2p
     DEMO_ODOO_PORT        8069        DEMO_SIMULATOR_PORT   6700
+    DEMO_DARAJA_PORT      6800        (the Daraja B2C simulator)
     DEMO_DB               g2p_demo    DEMO_WORK_DIR         .work/demo
     DEMO_PG_PORT          55469       (port number of the private cluster's socket)
     DEMO_HTTP_INTERFACE   127.0.0.1   (0.0.0.0 to reach the demo from elsewhere)
@@ -34,6 +36,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests" / "odoo_tier"))
 sys.path.insert(0, str(HERE))
 
+import demo_daraja  # noqa: E402
 import demo_data  # noqa: E402
 import run as odoo_tier  # noqa: E402  (finding Odoo is shared with the test runner)
 from demo_launch import (  # noqa: E402  (port_taken: the tests call it from here)
@@ -74,6 +77,7 @@ def settings():
     return argparse.Namespace(
         odoo_port=int(env.get("DEMO_ODOO_PORT") or 8069),
         sim_port=int(env.get("DEMO_SIMULATOR_PORT") or 6700),
+        daraja_port=int(env.get("DEMO_DARAJA_PORT") or 6800),
         # One database per base: switching bases never reuses the other's.
         db=env.get("DEMO_DB")
         or ("g2p_demo" if base == "standin" else f"g2p_demo_{base}"),
@@ -98,6 +102,7 @@ def _python_for_user():
 def banner(cfg, host, jwks_path, counts):
     base = f"http://{host}:{cfg.odoo_port}"
     sim = f"http://127.0.0.1:{cfg.sim_port}"
+    daraja = f"http://127.0.0.1:{cfg.daraja_port}"
     lines = [
         "",
         "=" * 72,
@@ -106,7 +111,9 @@ def banner(cfg, host, jwks_path, counts):
         f"   Login      {ADMIN_LOGIN} / password {ADMIN_PASSWORD}",
         f"   JWKS       {base}{jwks_path}",
         f"   Simulator  {sim}/api   (balances: {sim}/_sim/state)",
-        f"   Logs       {cfg.work / 'odoo.log'}, {cfg.work / 'simulator.log'}",
+        f"   Daraja     {daraja}   (deposits per phone: {daraja}/_sim/ledger)",
+        f"   Logs       {cfg.work / 'odoo.log'}, {cfg.work / 'simulator.log'}, "
+        f"{cfg.work / 'daraja.log'}",
         f"   Data       {counts}",
         "",
         " What to click:",
@@ -136,7 +143,7 @@ def _raise_interrupt(_signum, _frame):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        description="Start the demo (PostgreSQL, Mpesa simulator, Odoo).",
+        description="Start the demo (PostgreSQL, Mpesa simulators, Odoo).",
         epilog="Settings come from the environment; see the module docstring.",
     )
     parser.add_argument(
@@ -238,6 +245,23 @@ def main(argv=None):
             procs.append(sim)
             wait_http(f"{sim_url}/_sim/state", sim, 30, "the Mpesa simulator")
 
+        daraja_url = f"http://127.0.0.1:{cfg.daraja_port}"
+        with step("Daraja simulator", timings):
+            daraja = Proc(
+                "daraja simulator",
+                [
+                    sys.executable,
+                    str(HERE / "demo_daraja.py"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(cfg.daraja_port),
+                ],
+                cfg.work / "daraja.log",
+            )
+            procs.append(daraja)
+            wait_http(f"{daraja_url}/_sim/ledger", daraja, 30, "the Daraja simulator")
+
         with step("Odoo", timings):
             odoo = Proc(
                 "odoo",
@@ -262,6 +286,8 @@ def main(argv=None):
         if state != "loaded":
             with step("loading demo data", timings):
                 demo_data.load(rpc.call, simulator_url=sim_url)
+        # Every start: the simulator's certificate is new, the ports may be.
+        demo_daraja.ensure(rpc.call, daraja_url, url, log=say)
         counts = demo_data.summary(rpc.call)
         jwks_path = demo_data.jwks_path(rpc.call)
         host = (
@@ -276,7 +302,11 @@ def main(argv=None):
 
         if args.smoke:
             demo_data.smoke_check(f"{url}{jwks_path}", sim_url)
-            say("smoke check passed (JWKS has keys, simulator has the funded agent)")
+            demo_daraja.smoke_check(rpc.call, daraja_url)
+            say(
+                "smoke check passed (JWKS has keys, simulator has the funded agent, "
+                "the Daraja manager gets a token)"
+            )
             return 0
         while all(p.alive() for p in procs):
             time.sleep(1)
@@ -301,7 +331,7 @@ def main(argv=None):
         if cluster is not None:
             cluster.stop()
         if procs or cluster is not None:
-            say("stopped" + (" (Odoo, simulator, PostgreSQL)" if cluster else ""))
+            say("stopped" + (" (Odoo, simulators, PostgreSQL)" if cluster else ""))
 
 
 if __name__ == "__main__":

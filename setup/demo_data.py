@@ -47,6 +47,24 @@ MPESA_PROGRAM = "Demo Mobile Money (Mpesa)"
 VOUCHER_CYCLE = "Voucher cycle 1"
 MPESA_CYCLE = "Mpesa cycle 1"
 CRON_XMLID = "g2p_payment_simple_mpesa.ir_cron_mpesa_disburse"
+MPESA_MANAGER_MODEL = "g2p.program.payment.manager.simple.mpesa"
+
+# The Daraja B2C program (setup/demo_daraja.py) and its simulator's app,
+# shortcode and API operator: the simulator's test values, not real secrets.
+DARAJA_PROGRAM = "Demo Mobile Money (Daraja B2C)"
+DARAJA_CYCLE = "Daraja cycle 1"
+DARAJA_MANAGER = "Demo Daraja payments"
+DARAJA_CONSUMER_KEY = "demo-consumer-key"
+DARAJA_CONSUMER_SECRET = "demo-consumer-secret"
+DARAJA_SHORTCODE = "600980"
+DARAJA_INITIATOR = "demo-initiator"
+DARAJA_INITIATOR_PASSWORD = "Demo-Initiator-Pass1"
+DARAJA_BALANCE = 10_000_000
+# Results are posted this many seconds after a payment is accepted, so the
+# officer sees "Accepted, awaiting result" before "Paid".
+DARAJA_CALLBACK_DELAY = 3.0
+DARAJA_TOKEN_PATH = "/oauth/v1/generate?grant_type=client_credentials"
+DARAJA_PAYMENT_PATH = "/mpesa/b2c/v3/paymentrequest"
 
 # The voucher: a quarter of an A4 sheet (the file config prints 4 per sheet,
 # with cut marks, in one print run per batch), a signed QR code (JWT, ES256
@@ -84,6 +102,10 @@ WHAT_TO_CLICK = (
     " > Prepare Payments, then Send Payments: the batches become due",
     "Within a minute the cron 'Mpesa: disburse due payment batches' pays them"
     " through the simulator: Payment Batches tab / Payments turn Paid",
+    f"Programs > Cycles > Cycles > '{DARAJA_CYCLE}' ({DARAJA_PROGRAM})"
+    " > Prepare Payments, then Send Payments: the cron sends them to the Daraja"
+    " simulator 8 at a time; they show 'Accepted, awaiting result' until its"
+    " result callbacks (a few seconds later) make them Paid with an M-Pesa receipt",
 )
 
 FIRST_NAMES = tuple(
@@ -307,6 +329,14 @@ def main(argv=None):
     p_load.add_argument("--password", default="admin")
     p_load.add_argument("--simulator-url", default="http://127.0.0.1:6700")
     p_load.add_argument(
+        "--daraja-url",
+        help="the Daraja B2C simulator: also create the Daraja program (demo_daraja)",
+    )
+    p_load.add_argument(
+        "--callback-base",
+        help="Odoo's address as the Daraja simulator reaches it (default --url)",
+    )
+    p_load.add_argument(
         "--wait", type=int, default=900, help="seconds to wait for Odoo to answer"
     )
     p_sim = sub.add_parser("simulator", help="run the simulator with the demo accounts")
@@ -320,6 +350,12 @@ def main(argv=None):
     rpc = JsonRpc(args.url, args.db, args.login, args.password)
     try:
         load(rpc.call, simulator_url=args.simulator_url)
+        if args.daraja_url:
+            import demo_daraja  # noqa: PLC0415 - it imports this module
+
+            demo_daraja.ensure(
+                rpc.call, args.daraja_url, args.callback_base or args.url
+            )
     except RpcError as exc:
         print(f"demo data: {exc}", file=sys.stderr)
         return 1

@@ -79,6 +79,7 @@ def preflight(cfg):
     for port, name, var in (
         (cfg.odoo_port, "Odoo", "DEMO_ODOO_PORT"),
         (cfg.sim_port, "the Mpesa simulator", "DEMO_SIMULATOR_PORT"),
+        (cfg.daraja_port, "the Daraja simulator", "DEMO_DARAJA_PORT"),
     ):
         if port_taken(port, cfg.interface if name == "Odoo" else "127.0.0.1"):
             raise DemoError(

@@ -19,6 +19,7 @@ from demo_data import (
     ID_TYPE,
     MARKER_PARAM,
     MPESA_CYCLE,
+    MPESA_MANAGER_MODEL,
     MPESA_PROGRAM,
     TRANSFER_FEE,
     VOUCHER_BARCODE,
@@ -226,7 +227,7 @@ def _file_manager(call, program_id):
 
 def _mpesa_manager(call, program_id, simulator_url):
     base = simulator_url.rstrip("/")
-    model = "g2p.program.payment.manager.simple.mpesa"
+    model = MPESA_MANAGER_MODEL
     manager_id = call(
         model,
         "create",

@@ -5,7 +5,8 @@ Run by the driver as ``python bench_mpesa_scale_child.py KIND JSON``; prints
 peak RSS (VmHWM, reset once the registry is loaded) is that measurement's
 alone.  Kinds: ``setup``, ``prepare`` (variants ``one_job``, ``baseline``),
 ``plan`` and ``worker`` (the chunked variant: the click, then queue_job
-workers), ``send``, ``disburse`` and ``disburse_baseline``.  Odoo is used as a library.
+workers), ``send``, ``disburse`` and ``disburse_baseline`` (simple-mpesa),
+``daraja_setup`` and ``daraja_disburse``.  Odoo is used as a library.
 """
 
 import json
@@ -13,6 +14,7 @@ import os
 import sys
 
 from mpesa_scale_common import Odoo
+from mpesa_scale_daraja import daraja_disburse, daraja_setup
 from mpesa_scale_disburse import disburse, disburse_baseline, send
 from mpesa_scale_prepare import figures, plan, prepare, setup, worker
 
@@ -25,6 +27,8 @@ KINDS = {
     "send": send,
     "disburse": disburse,
     "disburse_baseline": disburse_baseline,
+    "daraja_setup": daraja_setup,
+    "daraja_disburse": daraja_disburse,
 }
 
 

@@ -17,15 +17,26 @@ prepare
     runner does (each job committed on its own); the longest job and each
     worker's peak RSS are what ``limit_time_real`` / ``limit_memory_hard``
     see.
-disburse (``--disburse-bases``, default the first base)
-  * ours: the cron called pass after pass in ONE long-lived process (a cron
-    worker), each pass bounded by ``--per-run`` payments, against the gateway
-    simulator in a process of its own (0 ms latency; its memory is reported
-    apart).  At checkpoints: RSS, tracemalloc's traced memory (1 frame) as
-    the worker has it and after ``gc.collect()``; retained bytes per payment
-    between the first and the last checkpoint.
-  * baseline (upstream style): every batch sent in one request and one
-    transaction, one COMMIT at the end.
+disburse (``--disburse-bases``, default the first base; ``--disburse-gateways``,
+default simple-mpesa)
+  * simple-mpesa, ours: the cron called pass after pass in ONE long-lived
+    process (a cron worker), each pass bounded by ``--per-run`` payments,
+    against the gateway simulator in a process of its own (0 ms latency; its
+    memory is reported apart).  At checkpoints: RSS, tracemalloc's traced
+    memory (1 frame) as the worker has it and after ``gc.collect()``;
+    retained bytes per payment between the first and the last checkpoint.
+  * simple-mpesa, baseline (upstream style): every batch sent in one request
+    and one transaction, one COMMIT at the end.
+  * daraja-b2c: a second program with a Daraja B2C manager and its own cycle
+    of N payments (same registrants); the same cron passes in one process,
+    ``--daraja-concurrency`` requests in flight, against the Daraja simulator
+    in a process of its own (``--daraja-latency-ms``, outbox delivery).
+    Between two passes the Result callbacks the simulator decided are applied
+    in the same process, one transaction each, through the model method the
+    callbacks router calls (``_daraja_receive_callback``), so the memory
+    figures cover the send path and the result path.  Checks: every payment
+    paid with a receipt, every payee exactly one deposit in the simulator's
+    ledger, no deposit to anyone else.
 
 Prints numbers; the checks are sanity ones (N payments, batches of at most
 ``--batch-size``, nobody paid twice).  PostgreSQL: a private throw-away
@@ -34,6 +45,7 @@ cluster, or the server of PGHOST/PGPORT/PGUSER (databases created and dropped).
     .venv/bin/python tests/bench/bench_mpesa_scale_odoo.py \\
         --odoo-src /tmp/vendor/odoo-17 --openg2p-src /tmp/vendor/openg2p-17.0 \\
         [--sizes 10000,100000] [--bases standin,openg2p] [--workers 2]
+        [--phases disburse --disburse-gateways simple-mpesa,daraja-b2c]
 """
 
 import argparse
@@ -57,6 +69,7 @@ from mpesa_scale_report import (  # noqa: E402
 )
 
 CHILD = Path(__file__).with_name("bench_mpesa_scale_child.py")
+GATEWAYS = ("simple-mpesa", "daraja-b2c")
 MODULE = "g2p_payment_simple_mpesa"
 RANGE = 10_000_000  # distinct phone numbers per size
 
@@ -81,6 +94,25 @@ def parse_args(argv=None):
     p.add_argument("--per-run", type=int, default=2000, help="payments per cron pass")
     p.add_argument("--baseline-timeout", type=float, default=900.0)
     p.add_argument("--no-trace", action="store_true", help="no tracemalloc in disburse")
+    p.add_argument(
+        "--disburse-gateways",
+        default="simple-mpesa",
+        help="simple-mpesa and/or daraja-b2c, comma-separated",
+    )
+    p.add_argument("--daraja-latency-ms", type=float, default=20.0)
+    p.add_argument(
+        "--daraja-concurrency", type=int, default=8, help="the manager's default"
+    )
+    p.add_argument(
+        "--trace-top",
+        type=int,
+        default=0,
+        help="diagnosis: the N lines whose traced memory grew most between the "
+        "first and the last checkpoint (holds a snapshot: distorts the figures)",
+    )
+    p.add_argument(
+        "--trace-frames", type=int, default=1, help="frames kept per traced block"
+    )
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the databases")
     args = p.parse_args(argv)
@@ -90,6 +122,10 @@ def parse_args(argv=None):
         args.bases = "standin,openg2p" if args.openg2p_src else "standin"
     args.bases = args.bases.split(",")
     args.disburse_bases = (args.disburse_bases or args.bases[0]).split(",")
+    args.disburse_gateways = args.disburse_gateways.split(",")
+    unknown = set(args.disburse_gateways) - set(GATEWAYS)
+    if unknown:
+        p.error(f"--disburse-gateways: {', '.join(sorted(unknown))}; use {GATEWAYS}")
     return args
 
 
@@ -188,20 +224,24 @@ def prepare_phase(conf, cycles, n, args):
 
 
 # -- disburse ------------------------------------------------------------------------
+def _passes_conf(n, args):
+    """What both gateways' cron-pass measurements are told."""
+    return {
+        "per_run": args.per_run,
+        "sim_port": pg.free_port(),
+        "trace": not args.no_trace,
+        "trace_top": args.trace_top,
+        "trace_frames": args.trace_frames,
+        "checkpoints": sorted({max(n // 10, 1), n // 2, n}),
+        "max_passes": 10 * math.ceil(n / args.per_run) + 10,
+    }
+
+
 def disburse_phase(conf, cycles, n, args):
-    marks = sorted({max(n // 10, 1), n // 2, n})
     run("send", dict(conf, cycle_id=cycles[0]))
     ours = run(
         "disburse",
-        dict(
-            conf,
-            cycle_id=cycles[0],
-            per_run=args.per_run,
-            sim_port=pg.free_port(),
-            trace=not args.no_trace,
-            checkpoints=marks,
-            max_passes=10 * math.ceil(n / args.per_run) + 10,
-        ),
+        dict(conf, cycle_id=cycles[0], **_passes_conf(n, args)),
     )
     base = None
     if not args.no_baseline:
@@ -214,6 +254,34 @@ def disburse_phase(conf, cycles, n, args):
         )
     report_disburse(conf, n, args, ours, base)
     return ours, base
+
+
+def daraja_phase(conf, n, number, args):
+    """A Daraja program over the same registrants: set up, prepare, send, disburse."""
+    start = time.perf_counter()
+    made = run("daraja_setup", dict(conf, n=n, first=number * RANGE))
+    conf_d = dict(conf, manager_id=made["manager_id"], cycle_id=made["cycle_id"])
+    prepared = run("prepare", dict(conf_d, variant="one_job"))
+    if prepared["payments"] != n or prepared["paid_twice"]:
+        raise SystemExit(f"daraja prepare: {prepared}")
+    run("send", conf_d)
+    print(
+        f"{conf['base']}: Daraja program, {n} payments prepared and queued in "
+        f"{time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
+    ours = run(
+        "daraja_disburse",
+        dict(
+            conf_d,
+            concurrency=args.daraja_concurrency,
+            latency_ms=args.daraja_latency_ms,
+            control_port=pg.free_port(),
+            **_passes_conf(n, args),
+        ),
+    )
+    report_disburse(conf, n, args, ours, None)
+    return ours
 
 
 # -- main ----------------------------------------------------------------------------
@@ -241,6 +309,14 @@ def main(argv=None):
             }
             created.append(conf["db"])
             create_db(target, conf)
+            disburse = "disburse" in args.phases and base in args.disburse_bases
+            simple = disburse and "simple-mpesa" in args.disburse_gateways
+            daraja = disburse and "daraja-b2c" in args.disburse_gateways
+            # prepare: three cycles; simple-mpesa disburse: ours (+ baseline).
+            if "prepare" in args.phases:
+                n_cycles = 3
+            else:
+                n_cycles = (1 if args.no_baseline else 2) if simple else 0
             for number, n in enumerate(args.sizes, start=1):
                 start = time.perf_counter()
                 made = run(
@@ -249,13 +325,13 @@ def main(argv=None):
                         conf,
                         n=n,
                         first=number * RANGE,
-                        cycles=3,
+                        cycles=n_cycles,
                         chunk_size=args.chunk_size,
                     ),
                 )
                 print(
-                    f"{base}: {n} registrants, 3 cycles of {n} entitlements in "
-                    f"{time.perf_counter() - start:.0f} s (manager's chunk size "
+                    f"{base}: {n} registrants, {n_cycles} cycles of {n} entitlements "
+                    f"in {time.perf_counter() - start:.0f} s (manager's chunk size "
                     f"{made['chunk_size']})",
                     flush=True,
                 )
@@ -266,14 +342,17 @@ def main(argv=None):
                 if "prepare" in args.phases:
                     rows = prepare_phase(conf_n, cycles, n, args)
                     summary.append((base, n, "prepare", rows))
-                elif "disburse" in args.phases:
-                    for cycle_id in cycles[:2]:
+                elif simple:
+                    for cycle_id in cycles:
                         run(
                             "prepare",
                             dict(conf_n, cycle_id=cycle_id, variant="one_job"),
                         )
-                if "disburse" in args.phases and base in args.disburse_bases:
+                if simple:
                     ours, _base = disburse_phase(conf_n, cycles, n, args)
+                    summary.append((base, n, "disburse", ours))
+                if daraja:
+                    ours = daraja_phase(conf_n, n, number, args)
                     summary.append((base, n, "disburse", ours))
         print_summary(summary)
     finally:

@@ -29,8 +29,8 @@ class Odoo:
             conf["odoo_src"], odoo_args, conf["db"]
         )
 
-    def env(self, cr, **context):
-        return self.odoo.api.Environment(cr, self.odoo.SUPERUSER_ID, context)
+    def env(self, cr, uid=None, **context):
+        return self.odoo.api.Environment(cr, uid or self.odoo.SUPERUSER_ID, context)
 
     def cursor(self):
         return self.registry.cursor()

@@ -34,13 +34,90 @@ class Simulator:
 
 
 def _left(cr, cycle_id):
+    """Payments still open (queued, sending, awaiting a result) and paid."""
     cr.execute(
-        "SELECT count(*) FILTER (WHERE mpesa_state IN ('queued', 'sending')), "
-        "count(*) FILTER (WHERE mpesa_state = 'paid') FROM g2p_payment "
+        "SELECT count(*) FILTER (WHERE mpesa_state IN ('queued', 'sending', "
+        "'accepted')), count(*) FILTER (WHERE mpesa_state = 'paid') FROM g2p_payment "
         "WHERE cycle_id = %s",
         (cycle_id,),
     )
     return cr.fetchone()
+
+
+def states(cr, cycle_id):
+    cr.execute(
+        "SELECT mpesa_state, count(*) FROM g2p_payment WHERE cycle_id = %s GROUP BY 1",
+        (cycle_id,),
+    )
+    return dict(cr.fetchall())
+
+
+def drive_cron(odoo, conf, after_pass=None):
+    """The cron entry point called pass after pass in this long-lived process
+    (a cron worker) until nothing is open; ``after_pass()`` runs between two
+    passes (Daraja: the results the gateway posted meanwhile).  Checkpoints
+    of memory at ``conf["checkpoints"]`` payments paid."""
+    base = settle()
+    trace, top = conf["trace"], conf.get("trace_top") or 0
+    if trace:
+        tracemalloc.start(conf.get("trace_frames") or 1)
+    marks, passes, paid, first_snapshot = [], 0, 0, None
+    checkpoints = sorted(set(conf["checkpoints"]))
+    split = {"cron_seconds": 0.0, "after_pass_seconds": 0.0}
+    start = time.perf_counter()
+    while True:
+        passes += 1
+        lap = time.perf_counter()
+        with odoo.cursor() as cr:
+            odoo.env(cr)[MANAGER]._cron_disburse_due_batches()
+        split["cron_seconds"] += time.perf_counter() - lap
+        if after_pass is not None:
+            lap = time.perf_counter()
+            after_pass()
+            split["after_pass_seconds"] += time.perf_counter() - lap
+        with odoo.cursor() as cr:
+            left, paid = _left(cr, conf["cycle_id"])
+        if checkpoints and (paid >= checkpoints[0] or not left):
+            while checkpoints and paid >= checkpoints[0]:
+                checkpoints.pop(0)
+            marks.append(_mark(paid, passes, start, trace))
+            if trace and top and first_snapshot is None:
+                first_snapshot = tracemalloc.take_snapshot()
+        if not left or passes >= conf["max_passes"]:
+            break
+    seconds = time.perf_counter() - start
+    peak = peak_mib()  # before the sanity reads below
+    growth = []
+    if first_snapshot is not None:
+        growth = _top_growth(first_snapshot, tracemalloc.take_snapshot(), top)
+    if trace:
+        tracemalloc.stop()
+    with odoo.cursor() as cr:
+        by_state = states(cr, conf["cycle_id"])
+    return dict(
+        split,
+        seconds=seconds,
+        passes=passes,
+        paid=paid,
+        marks=marks,
+        peak_mib=peak,
+        base_mib=base,
+        states=by_state,
+        top_growth=growth,
+    )
+
+
+def _top_growth(before, after, top):
+    """Where traced memory grew most between two snapshots (innermost first)."""
+    stats = after.compare_to(before, "traceback")
+    return [
+        [
+            " < ".join(str(frame) for frame in reversed(stat.traceback)),
+            stat.size_diff,
+            stat.count_diff,
+        ]
+        for stat in stats[:top]
+    ]
 
 
 def _point_at(odoo, conf, sim):
@@ -71,44 +148,19 @@ def disburse(odoo, conf):
     sim = Simulator(conf["sim_port"])
     try:
         _point_at(odoo, conf, sim)
-        base = settle()
-        if conf["trace"]:
-            tracemalloc.start(1)
-        marks, passes, paid = [], 0, 0
-        checkpoints = sorted(set(conf["checkpoints"]))
-        start = time.perf_counter()
-        while True:
-            passes += 1
-            with odoo.cursor() as cr:
-                odoo.env(cr)[MANAGER]._cron_disburse_due_batches()
-            with odoo.cursor() as cr:
-                left, paid = _left(cr, conf["cycle_id"])
-            if checkpoints and (paid >= checkpoints[0] or not left):
-                while checkpoints and paid >= checkpoints[0]:
-                    checkpoints.pop(0)
-                marks.append(_mark(paid, passes, start, conf["trace"]))
-            if not left or passes >= conf["max_passes"]:
-                break
-        seconds = time.perf_counter() - start
-        peak = peak_mib()  # before the sanity read of every deposit below
-        if conf["trace"]:
-            tracemalloc.stop()
+        run = drive_cron(odoo, conf)
         deposits = sim.deposits()
     finally:
         sim_rss = sim.stop()
     counts = deposits["counts"]
-    return {
-        "seconds": seconds,
-        "passes": passes,
-        "paid": paid,
-        "marks": marks,
-        "peak_mib": peak,
-        "base_mib": base,
-        "sim_rss_mib": sim_rss,
-        "sim_deposits": len(deposits["deposits"]),
-        "accounts_paid_once": sum(1 for c in counts.values() if c == 1),
-        "accounts_paid_twice": sum(1 for c in counts.values() if c > 1),
-    }
+    return dict(
+        run,
+        gateway="simple-mpesa",
+        sim_rss_mib=sim_rss,
+        sim_deposits=len(deposits["deposits"]),
+        accounts_paid_once=sum(1 for c in counts.values() if c == 1),
+        accounts_paid_twice=sum(1 for c in counts.values() if c > 1),
+    )
 
 
 def disburse_baseline(odoo, conf):
@@ -156,6 +208,7 @@ def disburse_baseline(odoo, conf):
 
 
 def _mark(paid, passes, start, trace):
+    """Memory now, and after ``gc.collect()``: what is retained, not garbage."""
     mark = {
         "paid": paid,
         "passes": passes,
@@ -164,6 +217,8 @@ def _mark(paid, passes, start, trace):
     }
     if trace:
         mark["traced_kib"] = tracemalloc.get_traced_memory()[0] / 1024.0
-        gc.collect()
+    gc.collect()
+    mark["rss_after_gc_mib"] = rss_mib()
+    if trace:
         mark["traced_after_gc_kib"] = tracemalloc.get_traced_memory()[0] / 1024.0
     return mark

@@ -81,50 +81,94 @@ def _check(name, data, n, batch_size):
         raise SystemExit(f"{name}: " + "; ".join(problems))
 
 
+def _disburse_check(ours, n):
+    problems = []
+    if ours["paid"] != n:
+        problems.append(f"{ours['paid']}/{n} paid (states {ours.get('states')})")
+    if ours["accounts_paid_once"] != n:
+        problems.append(f"{ours['accounts_paid_once']}/{n} payees paid exactly once")
+    if ours["accounts_paid_twice"]:
+        problems.append(f"{ours['accounts_paid_twice']} payees paid twice")
+    if ours.get("accounts_not_ours"):
+        problems.append(f"{ours['accounts_not_ours']} deposits to unknown payees")
+    if ours.get("gateway") == "daraja-b2c":
+        if ours["receipts"] != n:
+            problems.append(f"{ours['receipts']}/{n} payments with an M-Pesa receipt")
+        if ours["callbacks_refused"]:
+            problems.append(
+                f"{ours['callbacks_refused']} callbacks refused: "
+                + "; ".join(ours["callback_problems"])
+            )
+    if problems:
+        raise SystemExit(f"disburse ({ours.get('gateway')}): " + "; ".join(problems))
+
+
+def _retained(first, last, key, scale):
+    span = max(last["paid"] - first["paid"], 1)
+    return (last[key] - first[key]) * scale / span
+
+
 def report_disburse(conf, n, args, ours, base):
+    gateway = ours.get("gateway", "simple-mpesa")
     print()
-    print(
-        f"disburse on {conf['base']}: {n} payments, at most {args.per_run} per cron "
-        f"pass, simulator in its own process (0 ms latency)"
-    )
-    if (
-        ours["paid"] != n
-        or ours["accounts_paid_twice"]
-        or ours["accounts_paid_once"] != n
-    ):
-        raise SystemExit(f"disburse: {ours['paid']}/{n} paid, {ours}")
+    if gateway == "daraja-b2c":
+        print(
+            f"disburse on {conf['base']} (daraja-b2c): {n} payments, at most "
+            f"{args.per_run} per cron pass, {args.daraja_concurrency} requests in "
+            f"flight, Daraja simulator in its own process "
+            f"({args.daraja_latency_ms:.0f} ms latency); results applied between "
+            f"passes through _daraja_receive_callback"
+        )
+    else:
+        print(
+            f"disburse on {conf['base']} (simple-mpesa): {n} payments, at most "
+            f"{args.per_run} per cron pass, simulator in its own process (0 ms "
+            f"latency)"
+        )
+    _disburse_check(ours, n)
     trace = "traced_kib" in ours["marks"][0]
     print(
-        f"{'paid':>8} {'passes':>6} {'seconds':>8} {'RSS MiB':>8}"
+        f"{'paid':>8} {'passes':>6} {'seconds':>8} {'RSS MiB':>8} {'after gc':>8}"
         + (f" {'traced KiB':>11} {'after gc KiB':>12}" if trace else "")
     )
     for m in ours["marks"]:
         line = (
-            f"{m['paid']:>8} {m['passes']:>6} {m['seconds']:>8.1f} {m['rss_mib']:>8.0f}"
+            f"{m['paid']:>8} {m['passes']:>6} {m['seconds']:>8.1f} "
+            f"{m['rss_mib']:>8.0f} {m['rss_after_gc_mib']:>8.0f}"
         )
         if trace:
             line += f" {m['traced_kib']:>11.0f} {m['traced_after_gc_kib']:>12.0f}"
         print(line)
     first, last = ours["marks"][0], ours["marks"][-1]
-    span = max(last["paid"] - first["paid"], 1)
-
-    def per_payment(key, scale):
-        return f"{(last[key] - first[key]) * scale / span:+.0f}"
-
-    per = "RSS " + per_payment("rss_mib", 1048576)
+    per = f"RSS after gc {_retained(first, last, 'rss_after_gc_mib', 1048576):+.0f}"
     if trace:
-        per += ", traced " + per_payment("traced_kib", 1024)
-        per += ", traced after gc " + per_payment("traced_after_gc_kib", 1024)
+        per += f", traced {_retained(first, last, 'traced_kib', 1024):+.0f}"
+        per += (
+            f", traced after gc "
+            f"{_retained(first, last, 'traced_after_gc_kib', 1024):+.0f}"
+        )
     print(
         f"bytes retained per payment from {first['paid']} to {last['paid']} paid: "
         + per
     )
+    for where, size, count in ours.get("top_growth") or ():
+        print(f"  grew {size / 1024:+9.1f} KiB {count:+7d} blocks  {where}")
+    if gateway == "daraja-b2c":
+        stats = ours["sim_stats"]
+        print(
+            f"  time: cron passes {ours['cron_seconds']:.0f} s, applying "
+            f"{ours['callbacks_applied']} result callbacks "
+            f"{ours['after_pass_seconds']:.0f} s; simulator: {stats['requests']} "
+            f"payment requests, {stats['duplicates']} duplicates, at most "
+            f"{stats['peak_in_flight']} in flight, {stats['tokens_issued']} tokens"
+        )
     print(
         f"ours: {ours['seconds']:.0f} s, {n / ours['seconds']:.0f} payments/s, "
         f"{ours['passes']} passes; peak RSS {ours['peak_mib']:.0f} MiB (registry "
         f"loaded: {ours['base_mib']:.0f} MiB); the simulator's own process: "
         f"{ours['sim_rss_mib']:.0f} MiB for its {ours['sim_deposits']} deposit records "
-        f"(not ours); every account paid exactly once",
+        f"(not ours); every payee paid exactly once"
+        + (", every payment paid with its receipt" if gateway == "daraja-b2c" else ""),
         flush=True,
     )
     if base is None:
@@ -159,15 +203,19 @@ def print_summary(summary):
             )
         else:
             first, last = data["marks"][0], data["marks"][-1]
-            span = max(last["paid"] - first["paid"], 1)
-            gc_part = ""
+            parts = [
+                f"RSS after gc "
+                f"{_retained(first, last, 'rss_after_gc_mib', 1048576):+.0f}"
+            ]
             if "traced_after_gc_kib" in last:
-                per = (
-                    last["traced_after_gc_kib"] - first["traced_after_gc_kib"]
-                ) * 1024
-                gc_part = f", retained after gc {per / span:+.0f} B/payment"
+                parts.append(
+                    f"traced after gc "
+                    f"{_retained(first, last, 'traced_after_gc_kib', 1024):+.0f}"
+                )
             print(
-                f"  {base:<8} {n:>7} disburse: {data['seconds']:.0f} s, peak "
-                f"{data['peak_mib']:.0f} (loaded {data['base_mib']:.0f}){gc_part}, "
+                f"  {base:<8} {n:>7} disburse {data.get('gateway', 'simple-mpesa')}: "
+                f"{data['seconds']:.0f} s, {n / data['seconds']:.0f}/s, "
+                f"{data['passes']} passes, peak {data['peak_mib']:.0f} (loaded "
+                f"{data['base_mib']:.0f}), retained {', '.join(parts)} B/payment, "
                 f"simulator {data['sim_rss_mib']:.0f} apart"
             )

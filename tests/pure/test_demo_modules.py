@@ -13,15 +13,18 @@ sys.path.insert(0, str(SETUP))
 
 import demo_data  # noqa: E402
 
-SIBLINGS = {"demo_data", "demo_records"}
+SIBLINGS = {"demo_data", "demo_records", "demo_daraja"}
 
 
 def _imports(name):
+    """Module-level imports: what loading it needs.  demo_daraja's simulator
+    imports the test support (and cryptography) inside the function that
+    runs it, in the container that installs cryptography."""
     text = (SETUP / f"{name}.py").read_text(encoding="utf-8")
     return [
         line.split()[1].split(".")[0]
         for line in text.splitlines()
-        if line.lstrip().startswith(("import ", "from "))
+        if line.startswith(("import ", "from "))
     ]
 
 

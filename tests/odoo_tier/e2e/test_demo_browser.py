@@ -10,8 +10,10 @@ through the browser session.  The PDFs are rendered to PNG with ``pdftoppm``
 the offline verifier.  The signing key form and the voucher config form with
 its Preview dialog are looked at too.  Then the Mpesa cycle is walked
 (``demo_browser_mpesa``): prepare, send, one payment in doubt and reconciled,
-everyone paid once, Mark Distributed, Test Connection.  Screenshots go to
-``.work/screenshots/<base>/``.
+everyone paid once, Mark Distributed, Test Connection; then the demo's Daraja
+B2C cycle (``demo_browser_daraja``): prepare, send, awaiting results, the
+result callbacks posted over HTTP, everyone paid once with a receipt.
+Screenshots go to ``.work/screenshots/<base>/``.
 """
 
 import base64
@@ -38,6 +40,7 @@ sys.path.insert(0, str(REPO / "setup"))
 sys.path.insert(0, str(HERE))
 
 import demo_data  # noqa: E402
+from demo_browser_daraja import DarajaWalk, daraja_simulator  # noqa: E402
 from demo_browser_mpesa import MpesaWalk  # noqa: E402
 from headless_chromium import Chromium, find_chromium  # noqa: E402
 
@@ -85,6 +88,16 @@ def _open_form(browser, url, model, res_id, shot):
 @pytest.fixture
 def simulator():
     sim = demo_data.simulator_server()
+    sim.start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture
+def daraja():
+    sim = daraja_simulator()
     sim.start()
     try:
         yield sim
@@ -201,7 +214,7 @@ def _cycle_of(rpc, program):
 
 
 def test_demo_seen_in_a_browser_vouchers_verify_and_mpesa_pays_everyone_once(
-    odoo_db, odoo_server_factory, rpc_factory, simulator
+    odoo_db, odoo_server_factory, rpc_factory, simulator, daraja
 ):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.glob("*.png"):
@@ -273,6 +286,9 @@ def test_demo_seen_in_a_browser_vouchers_verify_and_mpesa_pays_everyone_once(
             [("cycle_id", "=", mpesa_cycle_id)],
             ["status", "partner_id"],
         )
+        daraja_payments = DarajaWalk(
+            browser, rpc, server.url, daraja, SCREENSHOTS, _open_form
+        ).walk()
     finally:
         browser.close()
 
@@ -289,6 +305,13 @@ def test_demo_seen_in_a_browser_vouchers_verify_and_mpesa_pays_everyone_once(
     assert simulator.balance_of(demo_data.AGENT_EMAIL) == (
         demo_data.AGENT_BALANCE - demo_data.REGISTRANTS * int(demo_data.AMOUNT)
     )
+    # Daraja: every payment paid with its own receipt, every phone one deposit.
+    assert [p["status"] for p in daraja_payments] == ["paid"] * demo_data.REGISTRANTS
+    receipts = {p["daraja_receipt"] for p in daraja_payments}
+    assert len(receipts) == demo_data.REGISTRANTS and all(receipts), receipts
+    ledger = daraja.ledger()
+    assert sorted(ledger) == sorted(p["mpesa_account_no"] for p in daraja_payments)
+    assert set(ledger.values()) == {1}, ledger
 
     pdf = SCREENSHOTS / "voucher.pdf"
     pdf.write_bytes(voucher_pdf)
