@@ -32,6 +32,7 @@ BEGIN_SEND_SQL = """
            mpesa_send_seq = nextval('g2p_payment_mpesa_send_seq'),
            mpesa_account_no = %(account)s,
            mpesa_next_attempt_at = NULL,
+           daraja_deadline = NULL,
            write_uid = %(uid)s,
            write_date = (now() AT TIME ZONE 'UTC')
      WHERE id = %(id)s
@@ -46,6 +47,7 @@ BEGIN_SEND_FIELDS = [
     "mpesa_send_seq",
     "mpesa_account_no",
     "mpesa_next_attempt_at",
+    "daraja_deadline",
     "write_uid",
     "write_date",
 ]
@@ -152,15 +154,21 @@ class OdooDarajaStore(OdooDispatchStore):
     def apply_daraja_decision(self, payment, decision, outcome=None, item=None):
         now = fields.Datetime.now()
         if decision.state == const.DARAJA_ACCEPTED:
+            # begin_send cleared the deadline: one set since is a QueueTimeOut
+            # that overtook this answer, and its status query stays due now.
+            overtaken = bool(payment.daraja_deadline)
             vals = {
                 "mpesa_state": const.DARAJA_ACCEPTED,
                 "state": const.G2P_STATE_SENT,
-                "mpesa_failure_reason": False,
                 "mpesa_next_attempt_at": False,
-                "daraja_deadline": now + self.result_wait,
+                "daraja_deadline": payment.daraja_deadline
+                if overtaken
+                else now + self.result_wait,
                 # A new wait for its result: status queries start again.
                 "daraja_status_queries": 0,
             }
+            if not overtaken:
+                vals["mpesa_failure_reason"] = False
             if not payment.daraja_accepted_at:
                 vals["daraja_accepted_at"] = now
             conversation = getattr(outcome, "conversation_id", None)

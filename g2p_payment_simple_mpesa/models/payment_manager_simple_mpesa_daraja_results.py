@@ -227,6 +227,20 @@ class G2PPaymentManagerSimpleMpesaDarajaResults(models.Model):
                 self._mpesa_report_problem(outcome.message)
                 break
             sent += outcome.kind == const.OK
+            if daraja_send.throttled(outcome):
+                # Daraja asked us to wait and answered nothing: that query
+                # does not count towards the five that end in doubt.
+                payment.write(
+                    {
+                        "daraja_status_queries": queries - 1,
+                        "mpesa_failure_reason": _(
+                            "status query rate-limited by Daraja (%(reason)s); "
+                            "asked again by the next run",
+                            reason=outcome.message,
+                        ),
+                    }
+                )
+                continue
             if outcome.kind != const.OK:
                 payment.mpesa_failure_reason = _(
                     "status query refused: %(reason)s", reason=outcome.message

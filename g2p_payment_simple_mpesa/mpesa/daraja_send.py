@@ -273,12 +273,20 @@ def send(
 ):
     """Send ``items`` (an iterable, consumed lazily); return a :class:`DarajaReport`."""
     report = DarajaReport()
+    governor = governor or RateGovernor(concurrency, clock)
     try:
         client.token()
-    except (AuthError, GatewayError) as exc:
+    except AuthError as exc:
         report.aborted = str(exc)
         return report
-    governor = governor or RateGovernor(concurrency, clock)
+    except GatewayError as exc:
+        if exc.http_status != 429:
+            report.aborted = str(exc)
+            return report
+        # Spike arrest on the token endpoint: wait as for any 429; the first
+        # request asks for the token again.
+        report.rate_limited += 1
+        governor.note(DarajaOutcome(RETRYABLE, 429, str(exc), 0.0, False))
     source = iter(items)
     again = deque()  # rate-limited items, sent again in this run
     in_flight = {}

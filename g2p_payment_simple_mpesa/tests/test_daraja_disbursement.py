@@ -131,6 +131,16 @@ class TestDarajaDisbursement(DarajaCase):
         self.deliver_callbacks()
         self.assert_paid_once(payments)
 
+    def test_run_started_in_a_spike_arrest_waits_and_sends_everyone(self):
+        self.daraja.state.rate_burst(0.4)  # the token endpoint included
+        payments = self.send_cycle(3, amount=100)
+        self.assertGreater(self.daraja.rate_limited, 0)
+        self.assertEqual(set(payments.mapped("mpesa_state")), {const.DARAJA_ACCEPTED})
+        self.assertFalse(self.manager.mpesa_last_error)
+        self.assertNotIn("disbursement stopped", self.chatter_bodies())
+        self.deliver_callbacks()
+        self.assert_paid_once(payments)
+
     def test_stale_sending_payment_is_sent_again_with_its_ocid(self):
         self.daraja.add_fault("lose_callback")
         payment = self.send_cycle(1)

@@ -3,6 +3,9 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import new_test_user, tagged
 
+from ..models.daraja_send_store import OdooDarajaStore
+from ..mpesa.daraja_answers import DarajaOutcome
+from ..mpesa.daraja_send import DarajaItem, decide_for
 from .common_daraja import DarajaCase, const
 
 
@@ -59,6 +62,50 @@ class TestDarajaStatusQueries(DarajaCase):
         self.assertIn("status query refused", payment.mpesa_failure_reason)
         self.assertEqual(payment.daraja_status_queries, 1)
         self.assertGreater(payment.daraja_deadline, fields.Datetime.now())
+
+    def test_rate_limited_status_queries_do_not_count_towards_in_doubt(self):
+        payment = self.send_cycle(1)
+        self.daraja.take_callbacks()  # the result is lost
+        self.daraja.state.rate_burst(3600, token=False)
+        for _query in range(const.DARAJA_MAX_STATUS_QUERIES + 2):
+            self.query_overdue(payment)
+        self.assertEqual(payment.mpesa_state, const.DARAJA_ACCEPTED)
+        self.assertEqual(payment.daraja_status_queries, 0)
+        self.assertIn("rate-limited", payment.mpesa_failure_reason)
+        self.assertGreater(payment.daraja_deadline, fields.Datetime.now())
+        # Daraja answers again: the query's result settles it.
+        self.daraja.state.burst_until = 0.0
+        self.query_overdue(payment)
+        self.assertEqual(payment.daraja_status_queries, 1)
+        self.deliver_callbacks()
+        self.assert_paid_once(payment)
+
+    def test_queue_timeout_that_overtakes_the_acceptance_keeps_its_query_due(self):
+        self.daraja.add_fault("queue_timeout")
+        payment = self.send_cycle(1)
+        [(url, body)] = self.daraja.take_callbacks()
+        # The race replayed: the request in flight, its QueueTimeOut posted
+        # before the sender records Daraja's acceptance answer.
+        payment.write({"mpesa_state": const.QUEUED})
+        store = OdooDarajaStore(self.manager.sudo())
+        item = DarajaItem(
+            payment.id, payment.daraja_ocid, 1500, payment.mpesa_account_no, "G2P"
+        )
+        self.assertTrue(store.begin_send(item))
+        self.assertFalse(payment.daraja_deadline)
+        response = self.post_callback(url.rsplit("/", 1)[1], body)
+        self.assertEqual(response.json()["ResultDesc"], "Accepted")
+        accepted = DarajaOutcome(const.OK, 200, "Accepted", 5.0, True)
+        item.attempts = 1
+        store.record_result(item, accepted, decide_for(accepted, item))
+        self.env.invalidate_all()
+        self.assertEqual(payment.mpesa_state, const.DARAJA_ACCEPTED)
+        self.assertLessEqual(payment.daraja_deadline, fields.Datetime.now())
+        self.assertIn("Transaction Status", payment.mpesa_failure_reason)
+        self.query_overdue(payment)
+        self.assertEqual(payment.daraja_status_queries, 1)
+        self.deliver_callbacks()
+        self.assert_paid_once(payment)
 
     def test_late_paid_result_of_a_payment_marked_failed_warns_loudly(self):
         payment = self.send_cycle(1)

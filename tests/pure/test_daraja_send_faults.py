@@ -160,6 +160,27 @@ def test_a_429_met_while_renewing_the_token_pauses_and_resends_in_the_run(sim):
     assert sim.ledger() == {i.msisdn: 1 for i in batch}
 
 
+def test_a_run_that_starts_in_a_spike_arrest_waits_instead_of_stopping(sim):
+    sim.rate_burst(0.3)  # the token endpoint answers 429 as well
+    store, batch = Store(), [item(i) for i in range(1, 6)]
+    governor = RateGovernor(2, pause=0.2)
+    report = send(batch, client_of(sim), store, governor=governor)
+    assert report.aborted is None
+    assert report.rate_limited >= 1
+    assert report.counts == {DARAJA_ACCEPTED: 5}
+    assert set(store.attempts.values()) == {1}
+    assert sim.ledger() == {i.msisdn: 1 for i in batch}
+
+
+def test_a_token_endpoint_that_fails_otherwise_still_stops_the_run(sim):
+    client = client_of(sim)
+    client.token_url = "http://127.0.0.1:9/oauth/v1/generate"  # nothing listens
+    report = send([item(1)], client, Store())
+    assert report.aborted and "Could not reach the Daraja token" in report.aborted
+    assert report.rate_limited == 0
+    assert sim.requests == 0
+
+
 def test_one_burst_answered_to_parallel_requests_is_one_slow_down():
     now = [10.0]
     gov = RateGovernor(8, clock=lambda: now[0], pause=1.0)
