@@ -12,7 +12,6 @@ with the secret and kind read from the URL it was told to post to).
 """
 
 import base64
-from datetime import date
 from urllib.parse import urlsplit
 
 from g2p_bench.daraja_process import DarajaProcess
@@ -20,7 +19,7 @@ from g2p_bench.mpesa_program import create_mpesa_program
 from g2p_simulators.daraja import DarajaSimulator
 from mpesa_scale_common import MANAGER
 from mpesa_scale_disburse import drive_cron
-from mpesa_scale_prepare import CREATE_SLICE, SETUP_INDEX_SQL
+from mpesa_scale_prepare import DROP_SETUP_INDEX_SQL, SETUP_INDEX_SQL, approved_cycle
 
 GATEWAY = "daraja-b2c"
 CALLBACK_ENDPOINT_XMLID = "g2p_payment_simple_mpesa.fastapi_endpoint_mpesa_callbacks"
@@ -59,14 +58,6 @@ def daraja_setup(odoo, conf):
         )
         if conf.get("chunk_size"):
             manager.mpesa_prepare_chunk_size = conf["chunk_size"]
-        cycle = env["g2p.cycle"].create(
-            {
-                "name": f"Daraja scale cycle {first}",
-                "program_id": program.id,
-                "start_date": date.today(),
-                "end_date": date.today(),
-            }
-        )
         cr.execute(
             "SELECT id FROM res_partner WHERE is_registrant "
             "AND phone BETWEEN %s AND %s ORDER BY id",
@@ -79,25 +70,12 @@ def daraja_setup(odoo, conf):
                 f"{_phone(first)}, expected {n} (run the setup kind first)"
             )
         cr.execute(SETUP_INDEX_SQL)  # see setup: only while entitlements are made
-        manager_id, cycle_id = manager.id, cycle.id
-    for start in range(0, n, CREATE_SLICE):
-        with odoo.cursor() as cr:
-            env = odoo.env(cr, tracking_disable=True, mail_create_nolog=True)
-            env["g2p.entitlement"].create(
-                [
-                    {
-                        "partner_id": partner_id,
-                        "cycle_id": cycle_id,
-                        "initial_amount": 10 + k % 90,
-                        "state": "approved",
-                    }
-                    for k, partner_id in enumerate(
-                        partner_ids[start : start + CREATE_SLICE], start=start
-                    )
-                ]
-            )
+        manager_id, program_id = manager.id, program.id
+    cycle_id = approved_cycle(
+        odoo, program_id, f"Daraja scale cycle {first}", partner_ids
+    )
     with odoo.cursor() as cr:
-        cr.execute("DROP INDEX bench_mpesa_scale_entitlement_partner")
+        cr.execute(DROP_SETUP_INDEX_SQL)
     return {"manager_id": manager_id, "cycle_id": cycle_id}
 
 

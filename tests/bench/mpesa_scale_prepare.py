@@ -24,6 +24,7 @@ SETUP_INDEX_SQL = (
     "CREATE INDEX IF NOT EXISTS bench_mpesa_scale_entitlement_partner "
     "ON g2p_entitlement (partner_id)"
 )
+DROP_SETUP_INDEX_SQL = "DROP INDEX bench_mpesa_scale_entitlement_partner"
 
 
 def setup(odoo, conf):
@@ -71,36 +72,50 @@ def setup(odoo, conf):
         # entitlements on every create, unindexed (a scan per entitlement).
         cr.execute(SETUP_INDEX_SQL)
     for number in range(conf["cycles"]):
-        with odoo.cursor() as cr:
-            env = odoo.env(cr, tracking_disable=True)
-            cycle = env["g2p.cycle"].create(
+        cycle_ids.append(
+            approved_cycle(
+                odoo, program_id, f"Scale cycle {first}-{number}", partner_ids
+            )
+        )
+    with odoo.cursor() as cr:
+        cr.execute(DROP_SETUP_INDEX_SQL)
+    return {"manager_id": manager_id, "cycle_ids": cycle_ids, "chunk_size": chunk_size}
+
+
+def approved_cycle(odoo, program_id, name, partner_ids):
+    """A cycle of one approved entitlement per partner, made a slice per
+    transaction (run between SETUP_INDEX_SQL and DROP_SETUP_INDEX_SQL)."""
+    with odoo.cursor() as cr:
+        env = odoo.env(cr, tracking_disable=True)
+        cycle_id = (
+            env["g2p.cycle"]
+            .create(
                 {
-                    "name": f"Scale cycle {first}-{number}",
+                    "name": name,
                     "program_id": program_id,
                     "start_date": date.today(),
                     "end_date": date.today(),
                 }
             )
-            cycle_ids.append(cycle.id)
-        for start in range(0, n, CREATE_SLICE):
-            with odoo.cursor() as cr:
-                env = odoo.env(cr, tracking_disable=True, mail_create_nolog=True)
-                env["g2p.entitlement"].create(
-                    [
-                        {
-                            "partner_id": partner_id,
-                            "cycle_id": cycle_ids[-1],
-                            "initial_amount": 10 + k % 90,
-                            "state": "approved",
-                        }
-                        for k, partner_id in enumerate(
-                            partner_ids[start : start + CREATE_SLICE], start=start
-                        )
-                    ]
-                )
-    with odoo.cursor() as cr:
-        cr.execute("DROP INDEX bench_mpesa_scale_entitlement_partner")
-    return {"manager_id": manager_id, "cycle_ids": cycle_ids, "chunk_size": chunk_size}
+            .id
+        )
+    for start in range(0, len(partner_ids), CREATE_SLICE):
+        with odoo.cursor() as cr:
+            env = odoo.env(cr, tracking_disable=True, mail_create_nolog=True)
+            env["g2p.entitlement"].create(
+                [
+                    {
+                        "partner_id": partner_id,
+                        "cycle_id": cycle_id,
+                        "initial_amount": 10 + k % 90,
+                        "state": "approved",
+                    }
+                    for k, partner_id in enumerate(
+                        partner_ids[start : start + CREATE_SLICE], start=start
+                    )
+                ]
+            )
+    return cycle_id
 
 
 def figures(odoo, conf):

@@ -11,12 +11,11 @@ deposit in the simulator's ledger.
 """
 
 import json
-import time
 import urllib.request
 
 import demo_daraja
 import demo_data
-from demo_browser_mpesa import CRON_XMLID
+from demo_browser_mpesa import MpesaWalk
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -39,32 +38,13 @@ def _post_json(url, body):
         return resp.status, json.loads(resp.read())
 
 
-class DarajaWalk:
+class DarajaWalk(MpesaWalk):
+    program = demo_data.DARAJA_PROGRAM
+
     def __init__(self, browser, rpc, url, simulator, shots, open_form):
-        self.browser, self.rpc, self.url = browser, rpc, url
-        self.simulator, self.shots = simulator, shots
-        self._open_form = open_form
+        # The program as setup/demo.py makes it, pointed at this simulator.
         assert demo_daraja.ensure(rpc.call, simulator.base_url, url, log=print)
-        [self.cycle_id] = rpc.call(
-            "g2p.cycle", "search", [("program_id.name", "=", demo_data.DARAJA_PROGRAM)]
-        )
-
-    def shot(self, name):
-        time.sleep(0.5)  # let notifications and the form settle
-        self.browser.screenshot(self.shots / name)
-
-    def open_cycle(self, shot):
-        self._open_form(self.browser, self.url, "g2p.cycle", self.cycle_id, shot)
-        return self.browser.text(".o_mpesa_cycle_status")
-
-    def run_cron(self):
-        [row] = self.rpc.call(
-            "ir.model.data",
-            "search_read",
-            [("module", "=", CRON_XMLID[0]), ("name", "=", CRON_XMLID[1])],
-            ["res_id"],
-        )
-        self.rpc.call("ir.cron", "method_direct_trigger", [row["res_id"]])
+        super().__init__(browser, rpc, url, simulator, shots, open_form)
 
     def payments(self, fields):
         return self.rpc.call(
@@ -77,7 +57,7 @@ class DarajaWalk:
 
     def open_payment(self, payment_id, shot):
         b = self.browser
-        self._open_form(b, self.url, "g2p.payment", payment_id, shot)
+        self.open("g2p.payment", payment_id, shot)
         b.js(
             "[...document.querySelectorAll('.o_notebook .nav-link')]"
             ".find(a => a.innerText.trim() === 'Mpesa').click()"

@@ -16,6 +16,8 @@ FORM = ".o_form_view .o_form_sheet"
 
 
 class MpesaWalk:
+    program = demo_data.MPESA_PROGRAM
+
     def __init__(self, browser, rpc, url, simulator, shots, open_form):
         self.browser = browser
         self.rpc = rpc
@@ -24,7 +26,7 @@ class MpesaWalk:
         self.shots = shots
         self._open_form = open_form
         self.cycle_id = rpc.call(
-            "g2p.cycle", "search", [("program_id.name", "=", demo_data.MPESA_PROGRAM)]
+            "g2p.cycle", "search", [("program_id.name", "=", self.program)]
         )[0]
 
     # -- helpers --------------------------------------------------------------
