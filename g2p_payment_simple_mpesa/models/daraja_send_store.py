@@ -1,8 +1,17 @@
 """Durable store of the Daraja sending engine (``..mpesa.daraja_send``).
 
 Not a model.  Called only from the cron's main thread (the engine's worker
-threads do HTTP only).  Each call ends with a COMMIT through the manager's
-``_mpesa_commit()`` (a no-op in TransactionCase tests).
+threads do HTTP only).  COMMITs go through the manager's ``_mpesa_commit()``
+(a no-op in TransactionCase tests).
+
+``begin_send`` commits each payment's SENDING before its request.  Answers
+are recorded a group at a time (``flush``: every DARAJA_RESULT_FLUSH_SIZE
+answers or DARAJA_RESULT_FLUSH_SECONDS, and at the end of the run), in one
+short transaction that is simply redone from memory when a result callback
+wrote one of its rows meanwhile.  Unlike simple-mpesa, losing a group to a
+crash pays nobody twice: its payments are still SENDING, so the next run
+sends them again with the same OriginatorConversationID and Daraja answers
+"already accepted".
 """
 
 import logging
@@ -56,6 +65,8 @@ BEGIN_SEND_FIELDS = [
 class OdooDarajaStore(OdooDispatchStore):
     def __init__(self, manager):
         super().__init__(manager)
+        self._pending = {}  # payment id -> (item, outcome, decision, attempts)
+        self._pending_since = 0.0
         self.result_wait = timedelta(
             minutes=manager.daraja_result_minutes or const.DARAJA_DEFAULT_RESULT_MINUTES
         )
@@ -76,9 +87,44 @@ class OdooDarajaStore(OdooDispatchStore):
         return self._retrying(self._begin_send, item)
 
     def record_result(self, item, outcome, decision):
-        self._retrying(lambda it: self._record_result(it, outcome, decision), item)
+        if not self._pending:
+            self._pending_since = time.monotonic()
+        # item.attempts as of this answer: a re-send changes the item later.
+        self._pending[item.key] = (item, outcome, decision, item.attempts)
+        if (
+            len(self._pending) >= const.DARAJA_RESULT_FLUSH_SIZE
+            or time.monotonic() - self._pending_since
+            >= const.DARAJA_RESULT_FLUSH_SECONDS
+        ):
+            self.flush()
+
+    def flush(self):
+        """Record the answers kept so far, in one transaction (redone on conflict)."""
+        if not self._pending:
+            return
+        pending = list(self._pending.values())
+        in_doubt = len(self.in_doubt_names)
+        for attempt in range(1, CONFLICT_TRIES + 1):
+            del self.in_doubt_names[in_doubt:]  # a redone group adds them again
+            try:
+                self._record_results(pending)
+                # COMMIT the group: the evidence of acceptance (and the result
+                # deadlines) must outlive the run.
+                self.manager._mpesa_commit()
+                break
+            except CONFLICTS:
+                if attempt == CONFLICT_TRIES:
+                    raise
+                _logger.info("Daraja results: concurrent update, group redone")
+                self.env.cr.rollback()
+                self.env.invalidate_all(flush=False)
+                time.sleep(0.05 * attempt)
+        self._pending.clear()
 
     def _begin_send(self, item):
+        if item.key in self._pending:
+            # Sent again in this run (after a 429): its last answer first.
+            self.flush()
         payment = self._payment(item)
         payment.flush_recordset()
         # Check-and-set in the database: sent only if still QUEUED with this OCID.
@@ -124,32 +170,45 @@ class OdooDarajaStore(OdooDispatchStore):
         payment.invalidate_recordset()
         return row and row[0]
 
-    def _record_result(self, item, outcome, decision):
-        payment = self._payment(item)
+    def _record_results(self, pending):
+        Payment = self.env["g2p.payment"]
+        ids = [item.key for item, *_rest in pending]
+        self.env.flush_all()
         # Lock first, so the transaction's snapshot is taken by this statement.
-        state = self._state_now(payment)
-        self.env["g2p.payment.mpesa.attempt"].create(
-            {
-                "payment_id": payment.id,
-                "http_status": outcome.http_status or 0,
-                "gateway_message": (outcome.message or "")[:2000],
-                "latency_ms": int(outcome.latency_ms or 0),
-                "outcome_kind": outcome.kind,
-                "request_sent": bool(outcome.sent),
-                "resulting_state": decision.state,
-            }
+        self.env.cr.execute(
+            "SELECT id, mpesa_state FROM g2p_payment WHERE id IN %s "
+            "ORDER BY id FOR UPDATE",
+            (tuple(ids),),
         )
-        # A result callback (another worker) may have settled the payment
-        # while the request was in flight: its result wins.
-        if state == const.SENDING:
+        states = dict(self.env.cr.fetchall())
+        payments = Payment.browse(ids)
+        payments.invalidate_recordset()
+        self.env["g2p.payment.mpesa.attempt"].create(
+            [
+                {
+                    "payment_id": item.key,
+                    "http_status": outcome.http_status or 0,
+                    "gateway_message": (outcome.message or "")[:2000],
+                    "latency_ms": int(outcome.latency_ms or 0),
+                    "outcome_kind": outcome.kind,
+                    "request_sent": bool(outcome.sent),
+                    "resulting_state": decision.state,
+                }
+                for item, outcome, decision, _attempts in pending
+            ]
+        )
+        by_id = {payment.id: payment for payment in payments}  # one prefetch
+        for item, outcome, decision, attempts in pending:
+            # A result callback (another worker) may have settled the payment
+            # while the request was in flight: its result wins.
+            if states.get(item.key) != const.SENDING:
+                continue
+            payment = by_id[item.key]
             self.apply_daraja_decision(payment, decision, outcome, item)
-            if payment.mpesa_attempt_count != item.attempts:
+            if payment.mpesa_attempt_count != attempts:
                 # A rate-limited answer gave its attempt back (Max Attempts
                 # counts tries, not requests Daraja asked us to wait with).
-                payment.mpesa_attempt_count = item.attempts
-        # COMMIT right after the answer: the evidence of acceptance (and the
-        # result deadline) must survive a crash later in the run.
-        self.manager._mpesa_commit()
+                payment.mpesa_attempt_count = attempts
 
     def apply_daraja_decision(self, payment, decision, outcome=None, item=None):
         now = fields.Datetime.now()

@@ -158,6 +158,10 @@ class G2PPaymentManagerSimpleMpesaDarajaSend(models.Model):
             max_attempts=self.mpesa_max_attempts or const.DEFAULT_MAX_ATTEMPTS,
             deadline=deadline,
         )
+        # The last answers.  Had send() raised, they would be lost, which is
+        # safe here: their payments stay SENDING and are sent again with
+        # their OCID.
+        store.flush()
         self._daraja_refresh_batches(store.batch_ids)
         if report.aborted:
             self._mpesa_report_problem(report.aborted)

@@ -218,6 +218,10 @@ DARAJA_RECOVER_AFTER = 20
 DARAJA_DEFAULT_RESULT_MINUTES = 10
 DARAJA_STATUS_RETRY_MINUTES = 10
 DARAJA_MAX_STATUS_QUERIES = 5
+# Daraja answers recorded per transaction, and the longest they wait for it
+# (a lost group is safe: see models/daraja_send_store.py).
+DARAJA_RESULT_FLUSH_SIZE = 64
+DARAJA_RESULT_FLUSH_SECONDS = 0.5
 DARAJA_STATUS_PER_RUN = 200
 DARAJA_STATUS_CRON_XMLID = "g2p_payment_simple_mpesa.ir_cron_daraja_status"
 # The callbacks' fastapi.endpoint app and root path; the per-manager secret

@@ -98,6 +98,7 @@ class TestDarajaStatusQueries(DarajaCase):
         accepted = DarajaOutcome(const.OK, 200, "Accepted", 5.0, True)
         item.attempts = 1
         store.record_result(item, accepted, decide_for(accepted, item))
+        store.flush()
         self.env.invalidate_all()
         self.assertEqual(payment.mpesa_state, const.DARAJA_ACCEPTED)
         self.assertLessEqual(payment.daraja_deadline, fields.Datetime.now())

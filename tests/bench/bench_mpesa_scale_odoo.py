@@ -21,9 +21,10 @@ disburse (``--disburse-bases``, default the first base; ``--disburse-gateways``,
 default simple-mpesa)
   * simple-mpesa, ours: the cron called pass after pass in ONE long-lived
     process (a cron worker), each pass bounded by ``--per-run`` payments,
-    against the gateway simulator in a process of its own (0 ms latency; its
-    memory is reported apart).  At checkpoints: RSS, tracemalloc's traced
-    memory (1 frame) as the worker has it and after ``gc.collect()``;
+    against the gateway simulator in a process of its own
+    (``--simple-latency-ms``, default 0; its memory is reported apart).  At
+    checkpoints: RSS, tracemalloc's traced memory (1 frame) as the worker has
+    it and after ``gc.collect()``;
     retained bytes per payment between the first and the last checkpoint.
   * simple-mpesa, baseline (upstream style): every batch sent in one request
     and one transaction, one COMMIT at the end.
@@ -101,6 +102,13 @@ def parse_args(argv=None):
     )
     p.add_argument("--daraja-latency-ms", type=float, default=20.0)
     p.add_argument(
+        "--simple-latency-ms",
+        type=float,
+        default=0.0,
+        help="simple-mpesa simulator latency (same as Daraja's: a throughput "
+        "comparison through the cron)",
+    )
+    p.add_argument(
         "--daraja-concurrency", type=int, default=8, help="the manager's default"
     )
     p.add_argument(
@@ -112,6 +120,10 @@ def parse_args(argv=None):
     )
     p.add_argument(
         "--trace-frames", type=int, default=1, help="frames kept per traced block"
+    )
+    p.add_argument(
+        "--profile",
+        help="diagnosis: cProfile each cron pass into PROFILE.<pid>.<ns> files",
     )
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the databases")
@@ -232,6 +244,7 @@ def _passes_conf(n, args):
         "trace": not args.no_trace,
         "trace_top": args.trace_top,
         "trace_frames": args.trace_frames,
+        "profile": args.profile,
         "checkpoints": sorted({max(n // 10, 1), n // 2, n}),
         "max_passes": 10 * math.ceil(n / args.per_run) + 10,
     }
@@ -241,14 +254,23 @@ def disburse_phase(conf, cycles, n, args):
     run("send", dict(conf, cycle_id=cycles[0]))
     ours = run(
         "disburse",
-        dict(conf, cycle_id=cycles[0], **_passes_conf(n, args)),
+        dict(
+            conf,
+            cycle_id=cycles[0],
+            latency_ms=args.simple_latency_ms,
+            **_passes_conf(n, args),
+        ),
     )
     base = None
     if not args.no_baseline:
         base = run(
             "disburse_baseline",
             dict(
-                conf, cycle_id=cycles[1], per_run=args.per_run, sim_port=pg.free_port()
+                conf,
+                cycle_id=cycles[1],
+                per_run=args.per_run,
+                sim_port=pg.free_port(),
+                latency_ms=args.simple_latency_ms,
             ),
             timeout=args.baseline_timeout,
         )

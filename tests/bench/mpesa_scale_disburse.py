@@ -2,7 +2,10 @@
 cron passes in one long-lived process) and the upstream-style baseline, both
 against the gateway simulator in a process of its own."""
 
+import contextlib
+import cProfile
 import gc
+import os
 import time
 import tracemalloc
 
@@ -16,9 +19,9 @@ from mpesa_scale_common import AGENT, MANAGER, PASSWORD, settle
 class Simulator:
     """The gateway simulator in a process of its own: its memory is not ours."""
 
-    def __init__(self, port):
+    def __init__(self, port, latency_ms=0.0):
         self.port = port
-        self.proc = start_simulator(port, AGENT, PASSWORD)
+        self.proc = start_simulator(port, AGENT, PASSWORD, latency_ms or None)
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
@@ -52,6 +55,22 @@ def states(cr, cycle_id):
     return dict(cr.fetchall())
 
 
+@contextlib.contextmanager
+def _profiled(conf):
+    """cProfile the cron passes into ``conf["profile"]`` (diagnosis only)."""
+    if not conf.get("profile"):
+        yield
+        return
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        path = f"{conf['profile']}.{os.getpid()}.{time.monotonic_ns()}"
+        profile.dump_stats(path)
+
+
 def drive_cron(odoo, conf, after_pass=None):
     """The cron entry point called pass after pass in this long-lived process
     (a cron worker) until nothing is open; ``after_pass()`` runs between two
@@ -68,7 +87,7 @@ def drive_cron(odoo, conf, after_pass=None):
     while True:
         passes += 1
         lap = time.perf_counter()
-        with odoo.cursor() as cr:
+        with odoo.cursor() as cr, _profiled(conf):
             odoo.env(cr)[MANAGER]._cron_disburse_due_batches()
         split["cron_seconds"] += time.perf_counter() - lap
         if after_pass is not None:
@@ -145,7 +164,7 @@ def send(odoo, conf):
 
 def disburse(odoo, conf):
     """Repeated bounded cron passes in one long-lived worker process."""
-    sim = Simulator(conf["sim_port"])
+    sim = Simulator(conf["sim_port"], conf.get("latency_ms"))
     try:
         _point_at(odoo, conf, sim)
         run = drive_cron(odoo, conf)
@@ -166,7 +185,7 @@ def disburse(odoo, conf):
 def disburse_baseline(odoo, conf):
     """Upstream style: every batch sent in one request and one transaction
     (login per batch, a new connection per deposit, ORM writes, one COMMIT)."""
-    sim = Simulator(conf["sim_port"])
+    sim = Simulator(conf["sim_port"], conf.get("latency_ms"))
     try:
         _point_at(odoo, conf, sim)
         base = settle()

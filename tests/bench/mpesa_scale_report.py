@@ -122,8 +122,8 @@ def report_disburse(conf, n, args, ours, base):
     else:
         print(
             f"disburse on {conf['base']} (simple-mpesa): {n} payments, at most "
-            f"{args.per_run} per cron pass, simulator in its own process (0 ms "
-            f"latency)"
+            f"{args.per_run} per cron pass, simulator in its own process "
+            f"({args.simple_latency_ms:.0f} ms latency)"
         )
     _disburse_check(ours, n)
     trace = "traced_kib" in ours["marks"][0]
@@ -219,3 +219,26 @@ def print_summary(summary):
                 f"{data['base_mib']:.0f}), retained {', '.join(parts)} B/payment, "
                 f"simulator {data['sim_rss_mib']:.0f} apart"
             )
+    _print_ratios(summary)
+
+
+def _print_ratios(summary):
+    """Daraja against simple-mpesa where both ran on the same base and size."""
+    runs = {
+        (base, n, data.get("gateway", "simple-mpesa")): data
+        for base, n, phase, data in summary
+        if phase == "disburse"
+    }
+    for (base, n, gateway), daraja in runs.items():
+        simple = runs.get((base, n, "simple-mpesa"))
+        if gateway != "daraja-b2c" or simple is None:
+            continue
+        simple_rate = n / simple["seconds"]
+        sending = n / daraja["cron_seconds"]
+        whole = n / daraja["seconds"]
+        print(
+            f"  {base:<8} {n:>7} throughput through the cron: simple-mpesa "
+            f"{simple_rate:.1f}/s; daraja-b2c sending {sending:.1f}/s "
+            f"(x{sending / simple_rate:.1f}), with every result applied in the "
+            f"same process {whole:.1f}/s (x{whole / simple_rate:.1f})"
+        )
