@@ -11,13 +11,13 @@ new sends (longer per consecutive hit); clean answers add threads back.
 
 Store contract (the calling thread only):
 
-* ``begin_send(item)``: persist SENDING and ``attempts + 1`` durably (commit);
+* ``begin_send(item)``: persist SENDING and ``attempts + 1`` (commit);
   ``False`` skips the item.
 * ``record_result(item, outcome, decision)``: persist the attempt,
-  ``decision.state`` and ``item.attempts`` durably (a rate-limited answer
-  gives its attempt back: Daraja asked to wait, nothing was tried).  A result
-  callback may have settled the payment meanwhile (it is processed
-  elsewhere): the store must then keep that.
+  ``decision.state`` and ``item.attempts`` (a rate-limited answer gives its
+  attempt back), now or in a later group: one lost to a crash leaves SENDING
+  rows, re-sent safely with their OCID.  A result callback that settled the
+  payment meanwhile wins.
 """
 
 import logging
