@@ -9,7 +9,7 @@ import time
 from collections import Counter
 
 import pytest
-from g2p_simulators.daraja import DarajaSimulator
+from daraja_send_support import client_for, simulator
 
 from g2p_payment_simple_mpesa.mpesa.const import (
     AMBIGUOUS,
@@ -25,11 +25,8 @@ from g2p_payment_simple_mpesa.mpesa.const import (
     TERMINAL,
 )
 from g2p_payment_simple_mpesa.mpesa.daraja_client import (
-    DarajaClient,
     DarajaOutcome,
-    TokenCache,
 )
-from g2p_payment_simple_mpesa.mpesa.daraja_credential import security_credential
 from g2p_payment_simple_mpesa.mpesa.daraja_results import parse_callback
 from g2p_payment_simple_mpesa.mpesa.daraja_send import (
     DarajaItem,
@@ -77,30 +74,11 @@ class MemoryStore:
 
 @pytest.fixture
 def sim():
-    server = DarajaSimulator(delivery="outbox")
-    server.start()
-    yield server
-    server.stop()
+    yield from simulator()
 
 
 def make_client(sim, read_timeout=0.8):
-    return DarajaClient(
-        token_url=sim.token_url,
-        payment_url=sim.payment_url,
-        status_url=sim.status_url,
-        consumer_key=sim.consumer_key,
-        consumer_secret=sim.consumer_secret,
-        shortcode=sim.shortcode,
-        initiator_name=sim.initiator_name,
-        security_credential=security_credential(
-            sim.initiator_password, sim.certificate_pem
-        ),
-        result_url="http://odoo.test/cb/result",
-        timeout_url="http://odoo.test/cb/timeout",
-        timeout=(2.0, read_timeout),
-        token_cache=TokenCache(),
-        pool_size=16,
-    )
+    return client_for(sim, read_timeout, pool_size=16)
 
 
 def items(count, amount=100):
