@@ -375,6 +375,32 @@ class OdooRPC:
         }
         return self.call("g2p.cycle", "create", vals)
 
+    def add_phone_beneficiaries(self, cycle, name, count, amount):
+        """``count`` registrants with phones 07000000001..., each with an
+        approved entitlement of ``amount`` in ``cycle``; their ids."""
+        partners = self.call(
+            "res.partner",
+            "create",
+            [
+                {"name": f"{name} {i}", "is_registrant": True, "phone": "07%08d" % i}
+                for i in range(1, count + 1)
+            ],
+        )
+        self.call(
+            "g2p.entitlement",
+            "create",
+            [
+                {
+                    "partner_id": partner,
+                    "cycle_id": cycle,
+                    "initial_amount": amount,
+                    "state": "approved",
+                }
+                for partner in partners
+            ],
+        )
+        return partners
+
 
 @pytest.fixture
 def rpc_factory():

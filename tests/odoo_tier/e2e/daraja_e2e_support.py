@@ -76,27 +76,7 @@ def build_cycle(
     )
     rpc.link_payment_manager(program, MANAGER_MODEL, manager)
     cycle = rpc.create_cycle(program, f"{name} cycle")
-    partners = rpc.call(
-        "res.partner",
-        "create",
-        [
-            {"name": f"{name} {i}", "is_registrant": True, "phone": "07%08d" % i}
-            for i in range(1, count + 1)
-        ],
-    )
-    rpc.call(
-        "g2p.entitlement",
-        "create",
-        [
-            {
-                "partner_id": p,
-                "cycle_id": cycle,
-                "initial_amount": amount,
-                "state": "approved",
-            }
-            for p in partners
-        ],
-    )
+    rpc.add_phone_beneficiaries(cycle, name, count, amount)
     rpc.call("g2p.cycle", "prepare_payment", [cycle])
     # From 200 entitlements both bases prepare in queued jobs (cycle locked).
     wait_for(

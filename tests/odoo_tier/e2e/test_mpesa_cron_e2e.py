@@ -63,31 +63,7 @@ def build_cycle(rpc, sim, count, amount=100, per_run=200, name="E2E", batch_size
     )
     rpc.link_payment_manager(program, MANAGER_MODEL, manager)
     cycle = rpc.create_cycle(program, f"{name} cycle")
-    partners = rpc.call(
-        "res.partner",
-        "create",
-        [
-            {
-                "name": f"{name} beneficiary {i}",
-                "is_registrant": True,
-                "phone": "07%08d" % i,
-            }
-            for i in range(1, count + 1)
-        ],
-    )
-    rpc.call(
-        "g2p.entitlement",
-        "create",
-        [
-            {
-                "partner_id": p,
-                "cycle_id": cycle,
-                "initial_amount": amount,
-                "state": "approved",
-            }
-            for p in partners
-        ],
-    )
+    rpc.add_phone_beneficiaries(cycle, f"{name} beneficiary", count, amount)
     rpc.call("g2p.cycle", "prepare_payment", [cycle])
     action = rpc.call("g2p.cycle", "send_payment", [cycle])
     assert action["params"]["type"] == "success", action
