@@ -145,14 +145,7 @@ class OdooDarajaStore(OdooDispatchStore):
         payment.invalidate_recordset()
         if not row:
             return False
-        payment.modified(BEGIN_SEND_FIELDS)
-        batch = self.env["g2p.payment.batch"].browse(row[0])
-        if batch and batch.id not in self.started_batch_ids:
-            if not batch.batch_has_started:
-                batch.batch_has_started = True
-            self.started_batch_ids.add(batch.id)
-        self.batch_of[payment.id] = batch.id
-        self.batch_ids.add(batch.id)
+        self._note_begun(payment, row[0], BEGIN_SEND_FIELDS)
         # COMMIT before the request: no other worker may claim it meanwhile,
         # and a SENDING row left by a dead worker is recognisable (and, with
         # its OCID, safe to send again).

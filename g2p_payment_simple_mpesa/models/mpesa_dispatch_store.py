@@ -87,21 +87,25 @@ class OdooDispatchStore:
         payment.invalidate_recordset()
         if not row:
             return False
-        # Raw UPDATE: tell the ORM what changed so dependent figures are
-        # invalidated (or recomputed) as after an ORM write.
-        payment.modified(BEGIN_SEND_FIELDS)
-        batch = self.env["g2p.payment.batch"].browse(row[0])
+        self._note_begun(payment, row[0], BEGIN_SEND_FIELDS)
+        # COMMIT before the HTTP call: if this worker dies while the request is
+        # in flight, the next run must find SENDING (=> in doubt), never QUEUED,
+        # or it would pay the beneficiary a second time.
+        self.manager._mpesa_commit()
+        return True
+
+    def _note_begun(self, payment, batch_id, changed_fields):
+        """After the raw SENDING UPDATE of ``payment`` (of batch ``batch_id``)."""
+        # Tell the ORM what changed so dependent figures are invalidated (or
+        # recomputed) as after an ORM write.
+        payment.modified(changed_fields)
+        batch = self.env["g2p.payment.batch"].browse(batch_id)
         if batch and batch.id not in self.started_batch_ids:
             if not batch.batch_has_started:
                 batch.batch_has_started = True
             self.started_batch_ids.add(batch.id)
         self.batch_of[payment.id] = batch.id
         self.batch_ids.add(batch.id)
-        # COMMIT before the HTTP call: if this worker dies while the request is
-        # in flight, the next run must find SENDING (=> in doubt), never QUEUED,
-        # or it would pay the beneficiary a second time.
-        self.manager._mpesa_commit()
-        return True
 
     def record_result(self, item, outcome, decision):
         payment = self._payment(item)
