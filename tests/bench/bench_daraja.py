@@ -9,7 +9,9 @@ separate process with the same injected gateway latency:
   over one shared token.
 
 Stores are in memory (no database), so the figures are the engines' and the
-gateways' own; the Odoo cron adds two commits per payment to both.  Prints
+gateways' own; through the Odoo cron (``bench_mpesa_scale_odoo.py
+--simple-latency-ms``) simple-mpesa adds two commits per payment, Daraja one
+per payment and one per group of answers.  Prints
 payments/s per engine and latency, and each simulator's per-payee deposit
 counts (every payee must have exactly 1).  Usage::
 
