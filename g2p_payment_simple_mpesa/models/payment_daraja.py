@@ -1,6 +1,6 @@
 """What a payment sent through Daraja B2C carries: its idempotency key and result."""
 
-from odoo import fields, models
+from odoo import _, fields, models
 
 from ..mpesa import const
 
@@ -16,7 +16,12 @@ class G2PPaymentDaraja(models.Model):
     _inherit = "g2p.payment"  # pylint: disable=consider-merging-classes-inherited
 
     mpesa_state = fields.Selection(
-        selection_add=[(const.DARAJA_ACCEPTED, "Accepted, awaiting result")],
+        # Before Paid: the form's status bar reads Queued > Sending >
+        # Accepted > Paid.
+        selection_add=[
+            (const.DARAJA_ACCEPTED, "Accepted, awaiting result"),
+            (const.PAID,),
+        ],
         ondelete={const.DARAJA_ACCEPTED: _accepted_to_in_doubt},
     )
     daraja_ocid = fields.Char(
@@ -45,6 +50,26 @@ class G2PPaymentDaraja(models.Model):
         "Daraja for it.",
     )
     daraja_status_queries = fields.Integer("Status Queries", readonly=True, copy=False)
+
+    def _mpesa_guidance(self, next_run_at):
+        if self.mpesa_state != const.DARAJA_ACCEPTED:
+            return super()._mpesa_guidance(next_run_at)
+        labels = dict(self._fields["mpesa_state"]._description_selection(self.env))
+        if self.daraja_deadline:
+            action = _(
+                "Daraja accepted it (%(accepted)s); its result callback makes it "
+                "paid or failed. Without one by %(deadline)s, the scheduled job "
+                "asks Daraja with a Transaction Status query. Nothing to do.",
+                accepted=self._mpesa_when(self.daraja_accepted_at),
+                deadline=self._mpesa_when(self.daraja_deadline),
+            )
+        else:
+            action = _(
+                "Daraja accepted it (%(accepted)s); its result callback makes it "
+                "paid or failed. Nothing to do.",
+                accepted=self._mpesa_when(self.daraja_accepted_at),
+            )
+        return labels[const.DARAJA_ACCEPTED], const.NOTIFY_INFO, action
 
     _sql_constraints = [
         (

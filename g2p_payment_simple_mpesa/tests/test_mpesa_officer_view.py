@@ -178,6 +178,26 @@ class TestMpesaOfficerViewDarajaCycle(DarajaCase):
         self.assertNotIn("awaiting", cycle.mpesa_summary)
         self.assertTrue(cycle.mpesa_show_mark_distributed)
 
+    def test_accepted_payment_says_when_its_result_is_asked_for(self):
+        payment = self.send_cycle(1)
+        self.assertEqual(payment.mpesa_status_title, "Accepted, awaiting result")
+        self.assertEqual(payment.mpesa_status_level, const.NOTIFY_INFO)
+        action = payment.mpesa_next_action
+        self.assertIn("Daraja accepted it", action)
+        self.assertIn(payment._mpesa_when(payment.daraja_deadline), action)
+        self.assertIn("Transaction Status query", action)
+        # The status bar reads Queued > Sending > Accepted > Paid.
+        keys = [
+            key
+            for key, _label in self.env["g2p.payment"]
+            ._fields["mpesa_state"]
+            ._description_selection(self.env)
+        ]
+        self.assertEqual(
+            keys[:4],
+            [const.QUEUED, const.SENDING, const.DARAJA_ACCEPTED, const.PAID],
+        )
+
     def test_cycle_form_lists_the_awaiting_count(self):
         arch = self.env["g2p.cycle"].get_view(view_type="form")["arch"]
         # In the summary, and as a column of the Payment Batches tab.
