@@ -178,15 +178,7 @@ class OdooDarajaStore(OdooDispatchStore):
         payments.invalidate_recordset()
         self.env["g2p.payment.mpesa.attempt"].create(
             [
-                {
-                    "payment_id": item.key,
-                    "http_status": outcome.http_status or 0,
-                    "gateway_message": (outcome.message or "")[:2000],
-                    "latency_ms": int(outcome.latency_ms or 0),
-                    "outcome_kind": outcome.kind,
-                    "request_sent": bool(outcome.sent),
-                    "resulting_state": decision.state,
-                }
+                self._attempt_vals(item.key, outcome, decision)
                 for item, outcome, decision, _attempts in pending
             ]
         )

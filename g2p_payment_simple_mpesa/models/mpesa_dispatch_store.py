@@ -107,18 +107,23 @@ class OdooDispatchStore:
         self.batch_of[payment.id] = batch.id
         self.batch_ids.add(batch.id)
 
+    @staticmethod
+    def _attempt_vals(payment_id, outcome, decision):
+        """The attempt row of one answer (what the payment's Mpesa tab lists)."""
+        return {
+            "payment_id": payment_id,
+            "http_status": outcome.http_status or 0,
+            "gateway_message": (outcome.message or "")[:2000],
+            "latency_ms": int(outcome.latency_ms or 0),
+            "outcome_kind": outcome.kind,
+            "request_sent": bool(outcome.sent),
+            "resulting_state": decision.state,
+        }
+
     def record_result(self, item, outcome, decision):
         payment = self._payment(item)
         self.env["g2p.payment.mpesa.attempt"].create(
-            {
-                "payment_id": payment.id,
-                "http_status": outcome.http_status or 0,
-                "gateway_message": (outcome.message or "")[:2000],
-                "latency_ms": int(outcome.latency_ms or 0),
-                "outcome_kind": outcome.kind,
-                "request_sent": bool(outcome.sent),
-                "resulting_state": decision.state,
-            }
+            self._attempt_vals(payment.id, outcome, decision)
         )
         self.apply_decision(
             payment, decision.state, decision.reason, decision.retry_after, item.amount
