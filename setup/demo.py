@@ -137,6 +137,22 @@ def banner(cfg, host, jwks_path, counts):
 # --------------------------------------------------------------------------
 
 
+def start_simulator(name, script, port, log, health_url, what):
+    """Start ``setup/<script...>`` on 127.0.0.1:``port``; returned once it answers."""
+    proc = Proc(
+        name,
+        [sys.executable, str(HERE / script[0]), *script[1:]]
+        + ["--host", "127.0.0.1", "--port", str(port)],
+        log,
+    )
+    try:
+        wait_http(health_url, proc, 30, what)
+    except BaseException:
+        proc.stop()  # not in the caller's list yet: nobody else would stop it
+        raise
+    return proc
+
+
 def _raise_interrupt(_signum, _frame):
     raise KeyboardInterrupt
 
@@ -229,38 +245,29 @@ def main(argv=None):
 
         sim_url = f"http://127.0.0.1:{cfg.sim_port}"
         with step("Mpesa simulator", timings):
-            sim = Proc(
-                "simulator",
-                [
-                    sys.executable,
-                    str(HERE / "demo_data.py"),
+            procs.append(
+                start_simulator(
                     "simulator",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(cfg.sim_port),
-                ],
-                cfg.work / "simulator.log",
+                    ["demo_data.py", "simulator"],
+                    cfg.sim_port,
+                    cfg.work / "simulator.log",
+                    f"{sim_url}/_sim/state",
+                    "the Mpesa simulator",
+                )
             )
-            procs.append(sim)
-            wait_http(f"{sim_url}/_sim/state", sim, 30, "the Mpesa simulator")
 
         daraja_url = f"http://127.0.0.1:{cfg.daraja_port}"
         with step("Daraja simulator", timings):
-            daraja = Proc(
-                "daraja simulator",
-                [
-                    sys.executable,
-                    str(HERE / "demo_daraja.py"),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(cfg.daraja_port),
-                ],
-                cfg.work / "daraja.log",
+            procs.append(
+                start_simulator(
+                    "daraja simulator",
+                    ["demo_daraja.py"],
+                    cfg.daraja_port,
+                    cfg.work / "daraja.log",
+                    f"{daraja_url}/_sim/ledger",
+                    "the Daraja simulator",
+                )
             )
-            procs.append(daraja)
-            wait_http(f"{daraja_url}/_sim/ledger", daraja, 30, "the Daraja simulator")
 
         with step("Odoo", timings):
             odoo = Proc(
