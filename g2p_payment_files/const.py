@@ -140,3 +140,25 @@ FILE_MANAGER_MODEL = "g2p.program.payment.manager.file"
 ENTITLEMENT_STATE_APPROVED = "approved"
 PAYMENT_STATE_ISSUED = "issued"
 PAYMENT_STATUS_FAILED = "failed"
+
+# What a voucher payment is issued with and keeps for good (its voucher is
+# signed with them): a correction cancels the voucher and issues a new one.
+PAYMENT_ISSUED_FIELDS = (
+    "name",
+    "entitlement_id",
+    "cycle_id",
+    "amount_issued",
+    "payment_fee",
+    "account_number",
+    "currency_id",
+)
+# The vouchers of a payment are linked by the prepare run, never by hand.
+PAYMENT_VOUCHER_FIELDS = ("qrcode_ids", "payment_file_ids")
+# An entitlement's terms while a payment that is not failed pays them.
+ENTITLEMENT_PAID_FIELDS = (
+    "initial_amount",
+    "transfer_fee",
+    "partner_id",
+    "cycle_id",
+    "currency_id",
+)

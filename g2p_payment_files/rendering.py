@@ -6,6 +6,7 @@ marker), and an inline template is parsed once.  A failure is reported as a
 ``TemplateError`` carrying the record that failed, so callers can name it.
 """
 
+import ast
 import copy
 import json
 import re
@@ -22,6 +23,55 @@ from odoo.tools.rendering_tools import (
 from odoo.tools.safe_eval import _SAFE_OPCODES, test_expr
 
 _DOCTYPE_RE = re.compile(r"^\s*(<\?xml[^>]*\?>)?\s*(<!DOCTYPE[^>]*>)?", re.IGNORECASE)
+
+
+# A voucher template prints the fields of its records, as the user who
+# prepares the vouchers may read them.  Reaching other records or other
+# rights (``object.env[...]``, ``user.sudo()``...) could print any secret of
+# the database onto a voucher, so templates may not name these.
+UNSAFE_NAMES = frozenset(
+    (
+        "env",
+        "sudo",
+        "with_user",
+        "with_env",
+        "with_company",
+        "with_context",
+        "browse",
+        "search",
+        "search_read",
+        "search_count",
+        "search_fetch",
+        "read",
+        "read_group",
+        "fetch",
+        "write",
+        "create",
+        "copy",
+        "unlink",
+        "ref",
+        "cr",
+        "pool",
+        "registry",
+    )
+)
+
+
+def unsafe_name(expr):
+    """The first forbidden name an expression uses, or None."""
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except SyntaxError:
+        return None  # reported as invalid by the compile check
+    for node in ast.walk(tree):
+        name = None
+        if isinstance(node, ast.Attribute):
+            name = node.attr
+        elif isinstance(node, ast.Name):
+            name = node.id
+        if name and (name in UNSAFE_NAMES or name.startswith("_")):
+            return name
+    return None
 
 
 class TemplateError(Exception):
@@ -67,6 +117,7 @@ def record_values(record):
 
 def render_inline(env, template_txt, records):
     """Render a ``{{ expr }}`` template per record: {record id: text}."""
+    check_inline(template_txt)  # also templates saved before a rule was added
     try:
         instructions = parse_inline_template(str(template_txt or ""))
     except Exception as exc:
@@ -118,6 +169,14 @@ def _is_expression_attribute(name):
     return name.startswith(("t-att-", "t-options-"))
 
 
+_FORMAT_EXPRESSION_RE = re.compile(r"\{\{(.+?)\}\}|#\{(.+?)\}")
+
+
+def _format_expressions(text):
+    """The expressions of a ``t-attf-*`` format string."""
+    return [a or b for a, b in _FORMAT_EXPRESSION_RE.findall(text or "")]
+
+
 def check_qweb(env, template_src):
     """Raise ``TemplateError`` (with its line) if a QWeb body does not compile.
 
@@ -131,6 +190,20 @@ def check_qweb(env, template_src):
     qweb = env["ir.qweb"]
     for node in element.iter(etree.Element):
         for name, expr in node.attrib.items():
+            if name.startswith("t-attf-"):
+                forbidden = next(
+                    filter(None, map(unsafe_name, _format_expressions(expr))), None
+                )
+            elif _is_expression_attribute(name):
+                forbidden = unsafe_name(expr)
+            else:
+                continue
+            if forbidden:
+                raise TemplateError(
+                    'line %s: %s="%s" uses %r: a template prints the fields of its '
+                    "records only, it cannot reach other records or rights"
+                    % ((node.sourceline or 1) + offset, name, expr, forbidden)
+                )
             if not _is_expression_attribute(name):
                 continue
             try:
@@ -156,12 +229,20 @@ def check_inline(template_txt):
     for match in INLINE_TEMPLATE_REGEX.finditer(text):
         _check_unclosed(text, position, match.start())
         expr = match.group(1).strip()
+        line = text.count("\n", 0, match.start()) + 1
+        forbidden = unsafe_name(expr)
+        if forbidden:
+            raise TemplateError(
+                "line %s: {{ %s }} uses %r: a template prints the fields of its "
+                "records only, it cannot reach other records or rights"
+                % (line, expr, forbidden)
+            )
         try:
             test_expr(expr, _SAFE_OPCODES, mode="eval")
         except Exception as exc:
             raise TemplateError(
                 "line %s: {{ %s }} is not a valid expression: %s"
-                % (text.count("\n", 0, match.start()) + 1, expr, _short_error(exc))
+                % (line, expr, _short_error(exc))
             ) from exc
         position = match.end()
     _check_unclosed(text, position, len(text))
@@ -177,6 +258,7 @@ def _check_unclosed(text, start, end):
 
 def render_qweb(env, template_src, records):
     """Render a QWeb body for all records in one pass: {record id: text}."""
+    check_qweb(env, template_src)  # also templates saved before a rule was added
     element, doctype = _parse_qweb(template_src)
     marker = Markup("<!--g2p-voucher-split-%s-->" % uuid.uuid4().hex)
     loop = etree.Element("t")

@@ -27,6 +27,7 @@
         "views/payment_batch_views.xml",
         "views/cycle_views.xml",
         "wizard/mpesa_reconcile_wizard_views.xml",
+        "wizard/mpesa_cancel_wizard_views.xml",
         "data/daraja_data.xml",
         "views/payment_manager_daraja_views.xml",
     ],

@@ -32,13 +32,18 @@ VOUCHERS_PER_PAGE_SELECTION = [("1", "1 per A4 page")] + [
 
 class G2PPaymentFileConfig(models.Model):
     _name = "g2p.payment.file.config"
+    # Who changed what a voucher prints is kept in the chatter.
+    _inherit = ["mail.thread"]
     _description = "Payment File Config"
     _order = "id desc"
 
     name = fields.Char(required=True)
-    type = fields.Selection(const.FILE_TYPE_SELECTION, default="pdf", required=True)
+    type = fields.Selection(
+        const.FILE_TYPE_SELECTION, default="pdf", required=True, tracking=True
+    )
     body_string = fields.Text(
         string="Body",
+        tracking=True,
         help="QWeb template of one file. Variables: object (the payment or batch), "
         "docs, qrcodes (object.qrcode_ids; qrcodes.get_by_name('x').content_htmlsafe "
         "is an image source), company, format_amount, format_date, json_dumps, "

@@ -23,6 +23,8 @@ _ERROR_CORRECTION_SELECTION = [
 
 class G2PPaymentFileQRCodeConfig(models.Model):
     _name = "g2p.payment.file.qrcode.config"
+    # Who changed what a code carries is kept in the chatter.
+    _inherit = ["mail.thread"]
     _description = "Payment File QR Code Config"
     _order = "id asc"
 
@@ -32,12 +34,14 @@ class G2PPaymentFileQRCodeConfig(models.Model):
         string="Code Type",
         default=const.CODE_TYPE_QRCODE,
         required=True,
+        tracking=True,
     )
     data_type = fields.Selection(
         const.DATA_TYPE_SELECTION,
         string="Payload Type",
         default=const.DATA_TYPE_STRING,
         required=True,
+        tracking=True,
         help="String and JSON are printed as rendered; JWT and CWT are signed "
         "with the payment manager's active key and carry issue (iat) and expiry "
         "(exp) dates.",
@@ -78,17 +82,20 @@ class G2PPaymentFileQRCodeConfig(models.Model):
     )
     body_string = fields.Text(
         string="Body",
+        tracking=True,
         help="Inline template of the payload, e.g. "
         '{"ref": {{ json_dumps(object.name) }}} with object the payment or batch. '
         "JWT and CWT bodies must render to a JSON object (the claims).",
     )
     validity_days = fields.Integer(
         string="Validity (days)",
+        tracking=True,
         help="JWT/CWT: vouchers expire (claim exp) this many days after issue. "
         "0 means no expiry.",
     )
     issuer = fields.Char(
-        help="JWT/CWT claim iss; defaults to the web.base.url of this server."
+        tracking=True,
+        help="JWT/CWT claim iss; defaults to the web.base.url of this server.",
     )
     cwt_prefix = fields.Char(
         string="CWT Prefix",

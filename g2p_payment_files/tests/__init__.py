@@ -12,6 +12,7 @@ from . import (
     test_voucher_chunk_issue,
     test_voucher_chunks,
     test_voucher_files,
+    test_voucher_payment_frozen,
     test_voucher_preview,
     test_voucher_truth,
 )

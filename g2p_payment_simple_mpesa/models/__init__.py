@@ -4,11 +4,13 @@
 from . import (
     cycle,
     daraja_token,
+    entitlement,
     fastapi_endpoint_daraja,
     payment,
     payment_batch,
     payment_batch_tag,
     payment_daraja,
+    payment_guard,
     payment_manager,
     payment_manager_simple_mpesa,
     payment_manager_simple_mpesa_cron,
@@ -19,6 +21,7 @@ from . import (
     payment_manager_simple_mpesa_prepare,
     payment_manager_simple_mpesa_queue,
     payment_manager_simple_mpesa_reconcile,
+    payment_manager_simple_mpesa_routes,
     payment_manager_simple_mpesa_ui,
     payment_mpesa_attempt,
 )

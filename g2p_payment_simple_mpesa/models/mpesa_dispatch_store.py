@@ -195,7 +195,9 @@ class OdooDispatchStore:
                 mpesa_failure_reason=reason,
                 mpesa_next_attempt_at=False,
             )
-        payment.write(vals)
+        # The store writes as the system: users cannot write dispatch fields,
+        # the officer's buttons reach here after their own checks.
+        payment.sudo().write(vals)
         batch_id = self.batch_of.get(payment.id) or payment.batch_id.id
         if batch_id:
             self.batch_ids.add(batch_id)

@@ -300,3 +300,13 @@ class G2PPayment(models.Model):
             "target": "new",
             "context": {"default_payment_ids": [(6, 0, self.ids)]},
         }
+
+    def action_mpesa_open_cancel_wizard(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Cancel queued payment"),
+            "res_model": "g2p.payment.mpesa.cancel.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_payment_ids": [(6, 0, self.ids)]},
+        }

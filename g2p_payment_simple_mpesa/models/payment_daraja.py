@@ -8,7 +8,7 @@ from ..mpesa import const
 def _accepted_to_in_doubt(payments):
     # The value disappears only with this module's code: keep such payments
     # reconcilable rather than silently unqueued.
-    payments.write({"mpesa_state": const.IN_DOUBT})
+    payments.sudo().write({"mpesa_state": const.IN_DOUBT})
 
 
 class G2PPaymentDaraja(models.Model):

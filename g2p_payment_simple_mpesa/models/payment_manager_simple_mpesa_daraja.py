@@ -7,13 +7,12 @@ and password are not used.  simple-mpesa managers behave exactly as before.
 """
 
 import re
-import secrets
 from urllib.parse import urlparse
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..mpesa import const, daraja_credential, daraja_token
+from ..mpesa import const, daraja_credential, daraja_token, routes
 from ..mpesa.daraja_client import DarajaClient
 from ..mpesa.errors import AuthError, ConfigError, GatewayError
 from .daraja_token import DarajaTokenStore
@@ -38,10 +37,6 @@ DARAJA_FIELDS = (
     "daraja_concurrency",
     "daraja_result_minutes",
 )
-
-
-def _new_secret():
-    return secrets.token_urlsafe(const.DARAJA_SECRET_BYTES)
 
 
 def _is_http_url(url):
@@ -157,7 +152,7 @@ class G2PPaymentManagerSimpleMpesaDaraja(models.Model):
                 manager.gateway_type == const.GATEWAY_DARAJA_B2C
                 and not manager.daraja_callback_secret
             ):
-                manager.daraja_callback_secret = _new_secret()
+                manager.daraja_callback_secret = routes.new_callback_secret()
 
     # ------------------------------------------------------------ computed
     def _compute_daraja_urls(self):
@@ -207,7 +202,7 @@ class G2PPaymentManagerSimpleMpesaDaraja(models.Model):
 
     def action_daraja_regenerate_callback_secret(self):
         for manager in self:
-            manager.sudo().daraja_callback_secret = _new_secret()
+            manager.sudo().daraja_callback_secret = routes.new_callback_secret()
             manager._mpesa_post(_("The Daraja callback secret was regenerated."))
 
     # ---------------------------------------------------------- validation
@@ -227,12 +222,15 @@ class G2PPaymentManagerSimpleMpesaDaraja(models.Model):
         self.ensure_one()
         manager = self.sudo()
         problems = []
+        forgotten = self.env.context.get("mpesa_secrets_forgotten")
         for field, label in (
             ("daraja_consumer_key", _("Consumer Key")),
             ("daraja_consumer_secret", _("Consumer Secret")),
             ("daraja_initiator_name", _("Initiator Name")),
             ("daraja_initiator_password", _("Initiator Password")),
         ):
+            if forgotten and field in routes.SECRET_FIELDS:
+                continue  # just cleared after a move: entered again before sending
             if not (manager[field] or "").strip():
                 problems.append(
                     _(

@@ -103,7 +103,8 @@ class G2PPaymentManagerSimpleMpesaQueue(models.Model):
                 and p.status != const.G2P_STATUS_PAID
             )
         )
-        new.write({"mpesa_state": const.QUEUED})
+        # Server code after the checks above: users cannot write dispatch fields.
+        new.sudo().write({"mpesa_state": const.QUEUED})
         batches.filtered(lambda b: not b.mpesa_due).write(
             {
                 "mpesa_manager_id": self.id,

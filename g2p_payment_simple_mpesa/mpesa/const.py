@@ -229,3 +229,37 @@ DARAJA_STATUS_CRON_XMLID = "g2p_payment_simple_mpesa.ir_cron_daraja_status"
 DARAJA_FASTAPI_APP = "mpesa_callbacks"
 DARAJA_CALLBACK_ROOT = "/apiv1mpesa"
 DARAJA_SECRET_BYTES = 32
+
+# What a payment is issued with and keeps for good: what is paid is what was
+# approved.  A correction cancels the payment and issues a new one.
+PAYMENT_ISSUED_FIELDS = (
+    "name",
+    "entitlement_id",
+    "cycle_id",
+    "amount_issued",
+    "payment_fee",
+    "account_number",
+    "currency_id",
+)
+# What the scheduled job, the callbacks and the officer's buttons move on (as
+# server code); a user writing them directly could queue a paid payment again.
+PAYMENT_DISPATCH_FIELDS = (
+    "state",
+    "status",
+    "status_is_final",
+    "status_datetime",
+    "amount_paid",
+    "payment_datetime",
+    "batch_id",
+)
+# When the next try or status query is due: a settings administrator may
+# bring it forward (it moves no money by itself); program roles may not.
+PAYMENT_SCHEDULE_FIELDS = ("mpesa_next_attempt_at", "daraja_deadline")
+# An entitlement's terms while a payment that is not failed pays them.
+ENTITLEMENT_PAID_FIELDS = (
+    "initial_amount",
+    "transfer_fee",
+    "partner_id",
+    "cycle_id",
+    "currency_id",
+)

@@ -8,8 +8,10 @@ from . import (
     test_mpesa_manager_config,
     test_mpesa_officer_view,
     test_mpesa_officer_view_connection,
+    test_mpesa_payment_frozen,
     test_mpesa_prepare_scale,
     test_mpesa_prepare_scale_concurrency,
     test_mpesa_prepare_send_paths,
     test_mpesa_reconciliation,
+    test_mpesa_secret_routes,
 )

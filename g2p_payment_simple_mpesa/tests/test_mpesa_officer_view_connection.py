@@ -33,7 +33,14 @@ class TestMpesaOfficerViewConnection(MpesaCase):
         self.assertNotIn("wrong-password", params["message"])
 
     def test_unreachable_gateway_names_the_login_url(self):
-        self.manager.auth_endpoint_url = "http://127.0.0.1:9/api/login/agent"
+        # Another port is another destination: the credentials go with it.
+        self.manager.write(
+            {
+                "auth_endpoint_url": "http://127.0.0.1:9/api/login/agent",
+                "username": AGENT,
+                "password": "agent-secret",
+            }
+        )
         params = self._test()
         self.assertEqual(params["type"], const.NOTIFY_DANGER)
         self.assertIn("Check the Authentication Endpoint URL", params["message"])

@@ -1,1 +1,1 @@
-from . import mpesa_reconcile_wizard
+from . import mpesa_cancel_wizard, mpesa_reconcile_wizard

@@ -237,7 +237,10 @@ def test_chunk_jobs_run_in_parallel_and_a_killed_worker_leaves_one_voucher_each(
         f"{len(disk['missing'])} stored voucher files are not on disk, e.g. "
         f"{disk['missing'][:5]}"
     )
-    assert not disk["orphans"], (
+    # Odoo's filestore writes a file, then notes it for its garbage collector:
+    # a worker killed between the two leaves that one file unnoted (Odoo's own
+    # window, not ours); more than one would be ours.
+    assert len(disk["orphans"]) <= 1, (
         f"{len(disk['orphans'])} files on disk that no row references, e.g. "
         f"{disk['orphans'][:5]}"
     )
