@@ -8,6 +8,7 @@ from . import (
     fastapi_endpoint_daraja,
     payment,
     payment_batch,
+    payment_batch_guard,
     payment_batch_tag,
     payment_daraja,
     payment_guard,

@@ -5,6 +5,7 @@ program officer what to correct on the registrant.
 """
 
 from odoo import _, api, models
+from odoo.exceptions import UserError
 
 from ..mpesa import const, payee
 from ..mpesa.errors import AmountError, PayeeError
@@ -109,3 +110,47 @@ class G2PPaymentManagerSimpleMpesaPayee(models.Model):
                     problem=str(exc),
                 )
             ) from None
+
+    # -------------------------------------------- payee settings in flight
+    def write(self, vals):
+        changing = [name for name in const.PAYEE_SETTINGS if name in vals]
+        if changing:
+            for manager in self:
+                manager._mpesa_check_payee_settings_free(vals, changing)
+        return super().write(vals)
+
+    def _mpesa_check_payee_settings_free(self, vals, names):
+        """Payments on their way keep the payee these settings chose for them."""
+        field_values = {
+            n: self._fields[n].convert_to_write(self[n], self) for n in names
+        }
+        changed = [n for n in names if (vals[n] or False) != (field_values[n] or False)]
+        if not changed:
+            return
+        in_flight = (
+            self.env["g2p.payment"]
+            .sudo()
+            .search_count(
+                [
+                    ("batch_id.mpesa_manager_id", "=", self.id),
+                    ("mpesa_state", "not in", list(const.FINAL_STATES)),
+                    ("mpesa_state", "!=", False),
+                ]
+            )
+        )
+        if in_flight:
+            raise UserError(
+                _(
+                    "%(fields)s of payment manager %(manager)s cannot change while "
+                    "%(count)s of its payments are on their way (queued, sending, "
+                    "awaiting a result or in doubt): they pay the beneficiaries' "
+                    "accounts these settings chose. Change it once they are paid "
+                    "or failed, or cancel the queued ones first.",
+                    fields=", ".join(
+                        self._fields[n].get_description(self.env)["string"]
+                        for n in changed
+                    ),
+                    manager=self.name,
+                    count=in_flight,
+                )
+            )

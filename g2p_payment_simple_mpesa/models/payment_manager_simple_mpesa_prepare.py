@@ -239,11 +239,12 @@ class G2PPaymentManagerSimpleMpesaPrepare(models.Model):
                 for entitlement_id in planned.ids
             ]
         )
-        # Both bases also list a batch's payments in a many2many.
+        # Both bases also list a batch's payments in a many2many (as server
+        # code: users cannot relink the payments of an Mpesa batch).
         start = 0
         for batch, planned in zip(batches, batches_plan, strict=True):
             end = start + len(planned.ids)
-            batch.payment_ids = [Command.set(payments[start:end].ids)]
+            batch.sudo().payment_ids = [Command.set(payments[start:end].ids)]
             start = end
         return payments, batches
 

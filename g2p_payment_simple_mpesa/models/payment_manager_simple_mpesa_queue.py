@@ -105,7 +105,7 @@ class G2PPaymentManagerSimpleMpesaQueue(models.Model):
         )
         # Server code after the checks above: users cannot write dispatch fields.
         new.sudo().write({"mpesa_state": const.QUEUED})
-        batches.filtered(lambda b: not b.mpesa_due).write(
+        batches.filtered(lambda b: not b.mpesa_due).sudo().write(
             {
                 "mpesa_manager_id": self.id,
                 "mpesa_due": True,

@@ -263,3 +263,7 @@ ENTITLEMENT_PAID_FIELDS = (
     "cycle_id",
     "currency_id",
 )
+
+# Manager settings that choose each beneficiary's account: fixed while
+# payments they chose for are on their way.
+PAYEE_SETTINGS = ("payee_id_type", "reg_id_type_for_payee_id", "customer_type")

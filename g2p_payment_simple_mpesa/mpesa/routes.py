@@ -32,8 +32,14 @@ SECRET_FIELDS = frozenset(name for names in SECRET_ROUTES.values() for name in n
 
 # Settings without an address of their own that still decide where secrets go
 # or who can read them: the gateway type picks which secrets travel the
-# routes; the certificate encrypts the initiator password for its owner.
-ROUTING_SETTINGS = ("gateway_type", "daraja_certificate")
+# routes; the certificate encrypts the initiator password for its owner; the
+# shortcode and initiator name say whose account the credentials pay from.
+ROUTING_SETTINGS = (
+    "gateway_type",
+    "daraja_certificate",
+    "daraja_shortcode",
+    "daraja_initiator_name",
+)
 
 # Secrets the system makes itself: made anew instead of cleared.
 GENERATED_SECRETS = ("daraja_callback_secret",)

@@ -169,3 +169,56 @@ class TestMpesaPaymentFrozen(MpesaCase):
             wizard.action_apply()
         self.assertIn("can no longer be cancelled", str(caught.exception))
         self.assertEqual(payment.mpesa_state, const.PAID)
+
+
+@tagged("post_install", "-at_install")
+class TestMpesaBatchAndPayeeFrozen(MpesaCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.pm = new_test_user(
+            cls.env,
+            login="frozen-batch-pm",
+            groups="base.group_user,g2p_programs.g2p_program_manager",
+        )
+
+    def test_a_program_manager_cannot_move_a_batch_to_another_manager(self):
+        cycle = self.phone_cycle(2)
+        self.prepare_and_send(cycle)
+        batch = self.payments(cycle).batch_id
+        other = self.manager.copy({"name": "Other program's manager"})
+        for vals in (
+            {"mpesa_manager_id": other.id},
+            {"mpesa_due": False},
+            {"payment_ids": [(5, 0, 0)]},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                batch.with_user(self.pm).write(vals)
+        with self.assertRaises(AccessError):
+            other.with_user(self.pm).write({"mpesa_batch_ids": [(4, batch.id)]})
+        self.assertEqual(batch.mpesa_manager_id, self.manager)
+
+    def test_a_program_manager_still_prepares_sends_and_cancels(self):
+        cycle = self.phone_cycle(3)
+        cycle.with_user(self.pm).prepare_payment()
+        cycle.with_user(self.pm).send_payment()
+        payments = self.payments(cycle)
+        self.assertEqual(set(payments.mapped("mpesa_state")), {const.QUEUED})
+        self.env["g2p.payment.mpesa.cancel.wizard"].with_user(self.pm).create(
+            {"payment_ids": [(6, 0, payments[:1].ids)], "reason": "Wrong person"}
+        ).action_apply()
+        self.run_cron()
+        self.assertEqual(
+            payments.mapped("mpesa_state"), [const.FAILED, const.PAID, const.PAID]
+        )
+        self.assertEqual(sum(self.sim.deposit_counts().values()), 2)
+
+    def test_payee_settings_wait_until_payments_on_their_way_are_done(self):
+        cycle = self.phone_cycle(2)
+        self.prepare_and_send(cycle)
+        with self.assertRaises(UserError) as caught:
+            self.manager.with_user(self.pm).write({"payee_id_type": "email"})
+        self.assertIn("2 of its payments are on their way", str(caught.exception))
+        self.run_cron()
+        self.manager.with_user(self.pm).write({"payee_id_type": "email"})
+        self.assertEqual(self.manager.payee_id_type, "email")
