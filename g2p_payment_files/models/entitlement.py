@@ -11,6 +11,17 @@ class G2PEntitlement(models.Model):
     _inherit = "g2p.entitlement"
 
     def write(self, vals):
+        self._voucher_check_terms_write(vals)
+        return super().write(vals)
+
+    def onchange(self, values, field_names, fields_spec):
+        if self and field_names:
+            self._voucher_check_terms_write(
+                {name: values[name] for name in field_names if name in values}
+            )
+        return super().onchange(values, field_names, fields_spec)
+
+    def _voucher_check_terms_write(self, vals):
         if any(name in vals for name in const.ENTITLEMENT_PAID_FIELDS):
             for entitlement in self:
                 changed = changed_fields(
@@ -35,4 +46,3 @@ class G2PEntitlement(models.Model):
                             )
                         ),
                     )
-        return super().write(vals)

@@ -114,6 +114,18 @@ class G2PPaymentVoucherGuard(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        self._voucher_check_write(vals)
+        return super().write(vals)
+
+    def onchange(self, values, field_names, fields_spec):
+        # A form (or an RPC caller) editing a saved payment hears it at once.
+        if self and field_names:
+            self._voucher_check_write(
+                {name: values[name] for name in field_names if name in values}
+            )
+        return super().onchange(values, field_names, fields_spec)
+
+    def _voucher_check_write(self, vals):
         for payment in self:
             issued = changed_fields(payment, vals, const.PAYMENT_ISSUED_FIELDS)
             if issued:
@@ -152,4 +164,3 @@ class G2PPaymentVoucherGuard(models.Model):
                         )
                     ),
                 )
-        return super().write(vals)

@@ -43,7 +43,9 @@ class TestVoucherPaymentFrozen(FilePaymentCase):
             if who in ("admin", "superuser"):
                 self.assertIn("cancel its voucher", str(caught.exception))
         with mute_logger("odoo.sql_db"):
-            result = payment.load(["id", "amount_issued"], [[str(payment.id), "2000"]])
+            result = payment.with_user(self.users["finance validator"]).load(
+                [".id", "amount_issued"], [[str(payment.id), "2000"]]
+            )
         self.assertFalse(result["ids"], result)
         self.assertEqual(payment.amount_issued, amount)
 

@@ -16,11 +16,21 @@ class G2PEntitlementGuard(models.Model):
     _inherit = "g2p.entitlement"
 
     def write(self, vals):
+        self._mpesa_check_terms_write(vals)
+        return super().write(vals)
+
+    def onchange(self, values, field_names, fields_spec):
+        if self and field_names:
+            self._mpesa_check_terms_write(
+                {name: values[name] for name in field_names if name in values}
+            )
+        return super().onchange(values, field_names, fields_spec)
+
+    def _mpesa_check_terms_write(self, vals):
         names = [name for name in const.ENTITLEMENT_PAID_FIELDS if name in vals]
         if names:
             for entitlement in self:
                 entitlement._mpesa_check_unpaid_terms(vals, names)
-        return super().write(vals)
 
     def _mpesa_check_unpaid_terms(self, vals, names):
         changed = [name for name in names if differs(self, name, vals[name])]

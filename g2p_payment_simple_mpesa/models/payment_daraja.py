@@ -50,8 +50,65 @@ class G2PPaymentDaraja(models.Model):
         "Daraja for it.",
     )
     daraja_status_queries = fields.Integer("Status Queries", readonly=True, copy=False)
+    # A status query's own ids (Daraja's synchronous answer): its result names
+    # the query on top, and the payment only among its parameters, if at all.
+    daraja_query_ocid = fields.Char(
+        "Status Query OriginatorConversationID", readonly=True, copy=False, index=True
+    )
+    daraja_query_conversation_id = fields.Char(
+        "Status Query ConversationID", readonly=True, copy=False, index=True
+    )
+    daraja_settled_by = fields.Selection(
+        [("callback", "Result callback"), ("status", "Transaction Status query")],
+        "Settled By",
+        readonly=True,
+        copy=False,
+    )
+    daraja_reversed = fields.Boolean(
+        "Reversed",
+        readonly=True,
+        copy=False,
+        help="M-Pesa reversed this payment: the money went back to the paying "
+        "shortcode and the beneficiary was not paid.",
+    )
+    daraja_resends = fields.Integer(
+        "Sent Again After 'No Such Transaction'",
+        readonly=True,
+        copy=False,
+        help="Times a status query found no such transaction after the acceptance "
+        "window, so the request was sent again with the same "
+        "OriginatorConversationID.",
+    )
 
     def _mpesa_guidance(self, next_run_at):
+        if self.daraja_reversed and self.mpesa_state == const.FAILED:
+            return (
+                _("Reversed"),
+                const.NOTIFY_DANGER,
+                _(
+                    "M-Pesa reversed this payment (Transaction Status: %(word)s, "
+                    "%(when)s): the money went back to the shortcode and the "
+                    "beneficiary was NOT paid. Click Prepare Payments on cycle "
+                    "%(cycle)s to pay them with a new payment; ask the M-Pesa "
+                    "operator why it was reversed if it happens again.",
+                    word=self.daraja_result_desc or "Reversed",
+                    when=self._mpesa_when(self.daraja_result_at),
+                    cycle=self.cycle_id.name or "",
+                ),
+            )
+        if self.mpesa_state == const.PAID and self.daraja_settled_by == "status":
+            title, level, action = super()._mpesa_guidance(next_run_at)
+            return (
+                title,
+                level,
+                _(
+                    "%(action)s Its result callback never came: a Transaction Status "
+                    "query settled it (%(when)s, receipt %(receipt)s).",
+                    action=action,
+                    when=self._mpesa_when(self.daraja_result_at),
+                    receipt=self.daraja_receipt or "?",
+                ),
+            )
         if self.mpesa_state != const.DARAJA_ACCEPTED:
             return super()._mpesa_guidance(next_run_at)
         labels = dict(self._fields["mpesa_state"]._description_selection(self.env))

@@ -112,6 +112,18 @@ class G2PPaymentGuard(models.Model):
             )
 
     def write(self, vals):
+        self._mpesa_check_write(vals)
+        return super().write(vals)
+
+    def onchange(self, values, field_names, fields_spec):
+        # A form (or an RPC caller) editing a saved payment hears it at once.
+        if self and field_names:
+            self._mpesa_check_write(
+                {name: values[name] for name in field_names if name in values}
+            )
+        return super().onchange(values, field_names, fields_spec)
+
+    def _mpesa_check_write(self, vals):
         issued = [name for name in const.PAYMENT_ISSUED_FIELDS if name in vals]
         dispatch = (
             []
@@ -123,7 +135,6 @@ class G2PPaymentGuard(models.Model):
         if issued or dispatch:
             for payment in self:
                 payment._mpesa_check_frozen(vals, issued, dispatch)
-        return super().write(vals)
 
     def _mpesa_check_frozen(self, vals, issued, dispatch):
         changed = [name for name in issued if differs(self, name, vals[name])]

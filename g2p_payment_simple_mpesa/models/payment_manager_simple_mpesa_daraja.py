@@ -318,6 +318,12 @@ class G2PPaymentManagerSimpleMpesaDaraja(models.Model):
             command_id=manager.daraja_command_id or const.DARAJA_DEFAULT_COMMAND_ID,
             result_url=manager._daraja_callback_url(const.DARAJA_CALLBACK_RESULT),
             timeout_url=manager._daraja_callback_url(const.DARAJA_CALLBACK_TIMEOUT),
+            status_result_url=manager._daraja_callback_url(
+                const.DARAJA_CALLBACK_STATUS
+            ),
+            status_timeout_url=manager._daraja_callback_url(
+                const.DARAJA_CALLBACK_STATUS_TIMEOUT
+            ),
             timeout=timeout,
             pool_size=manager.daraja_concurrency or const.DARAJA_DEFAULT_CONCURRENCY,
             token_cache=manager._daraja_token_cache(token_url, timeout),

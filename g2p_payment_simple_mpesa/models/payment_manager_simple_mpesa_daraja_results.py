@@ -1,22 +1,19 @@
-"""Daraja results: callbacks from the FastAPI router, and status queries.
+"""Daraja B2C results: callbacks from the FastAPI router.
 
 A result settles a payment once: paid (with the M-Pesa receipt) or failed
 (with the reason); a repeated or late callback for a settled payment changes
 nothing.  A QueueTimeOut leaves the result unknown and makes a Transaction
-Status query due at once.  The cron ``_cron_daraja_status_queries`` queries
-payments whose result has not come by their deadline; Daraja answers those
-queries asynchronously on the same result URL.
+Status query due at once (``payment_manager_simple_mpesa_daraja_status``
+sends the queries and reads their results, which have their own paths).
 """
 
 import hmac
 import logging
-from datetime import timedelta
 
 from odoo import _, api, fields, models
 
-from ..mpesa import const, daraja_results, daraja_send
+from ..mpesa import const, daraja_results
 from ..mpesa.daraja_results import CallbackRefused
-from ..mpesa.errors import ConfigError
 from .daraja_send_store import OdooDarajaStore
 
 _logger = logging.getLogger(__name__)
@@ -45,9 +42,17 @@ class G2PPaymentManagerSimpleMpesaDarajaResults(models.Model):
         return managers
 
     @api.model
-    def _daraja_receive_callback(self, secret, kind, body):
-        """Apply one callback; the acknowledgement to answer Daraja with."""
+    def _daraja_receive_callback(self, secret, kind, body, caller=None):
+        """Apply one callback; the acknowledgement to answer Daraja with.
+
+        ``caller``: (peer address, X-Forwarded-For, body size) of the HTTP
+        request, checked against the manager's allow-list and size limit.
+        """
         manager = self._daraja_manager_for_secret(secret)
+        if caller is not None:
+            manager._daraja_check_caller(*caller)
+        if kind in (const.DARAJA_CALLBACK_STATUS, const.DARAJA_CALLBACK_STATUS_TIMEOUT):
+            return manager._daraja_receive_status(kind, body)
         result = daraja_results.parse_callback(body, kind)
         payment = (
             self.env["g2p.payment"]
@@ -114,7 +119,9 @@ class G2PPaymentManagerSimpleMpesaDarajaResults(models.Model):
             vals.update(daraja_deadline=now, mpesa_failure_reason=result.reason)
             payment.write(vals)
             return True
-        vals.update(daraja_result_at=now, daraja_deadline=False)
+        vals.update(
+            daraja_result_at=now, daraja_deadline=False, daraja_settled_by="callback"
+        )
         if result.outcome == const.DARAJA_OUTCOME_PAID:
             vals.update(daraja_receipt=result.receipt, daraja_receiver=result.receiver)
             payment.write(vals)
@@ -155,113 +162,3 @@ class G2PPaymentManagerSimpleMpesaDarajaResults(models.Model):
         )
         if not self.env.cr.fetchone():
             batch._mpesa_refresh_figures()
-
-    # -------------------------------------------------------- status queries
-    @api.model
-    def _cron_daraja_status_queries(self):
-        """Scheduled job: ask Daraja for the results that did not come in time."""
-        managers = self.sudo().search([("gateway_type", "=", const.GATEWAY_DARAJA_B2C)])
-        for manager in managers:
-            open_batches = self.env["g2p.payment.batch"].search(
-                [
-                    ("mpesa_manager_id", "=", manager.id),
-                    ("mpesa_due", "=", True),
-                    ("batch_has_completed", "=", False),
-                ]
-            )
-            manager._daraja_refresh_batches(open_batches.ids)
-            manager._daraja_query_overdue()
-        return True
-
-    def _daraja_overdue_payments(self, limit=const.DARAJA_STATUS_PER_RUN):
-        self.ensure_one()
-        return self.env["g2p.payment"].search(
-            [
-                ("batch_id.mpesa_manager_id", "=", self.id),
-                ("mpesa_state", "in", (const.DARAJA_ACCEPTED, const.IN_DOUBT)),
-                ("daraja_ocid", "!=", False),
-                ("daraja_deadline", "<=", fields.Datetime.now()),
-            ],
-            order="daraja_deadline, id",
-            limit=limit,
-        )
-
-    def _daraja_query_overdue(self):
-        """Send one status query per overdue payment; returns how many were sent."""
-        self.ensure_one()
-        payments = self._daraja_overdue_payments()
-        if not payments:
-            return 0
-        try:
-            client = self._daraja_client()
-        except ConfigError as exc:
-            self._mpesa_report_problem(str(exc))
-            self._mpesa_commit()
-            return 0
-        retry_at = fields.Datetime.now() + timedelta(
-            minutes=const.DARAJA_STATUS_RETRY_MINUTES
-        )
-        pending = [(p.id, p.daraja_ocid, p.daraja_status_queries + 1) for p in payments]
-        for payment, (_id, _ocid, queries) in zip(payments, pending, strict=True):
-            payment.write(
-                {"daraja_status_queries": queries, "daraja_deadline": retry_at}
-            )
-        # COMMIT before querying: the answers come back as callbacks, which
-        # must not meet (and conflict with) our writes to the same rows.
-        self._mpesa_commit()
-        answers = {}
-        try:
-            daraja_send.query(
-                pending,
-                lambda item: client.query_status(item[1]),
-                lambda item, outcome: answers.__setitem__(item[0], outcome),
-                concurrency=self.daraja_concurrency or const.DARAJA_DEFAULT_CONCURRENCY,
-            )
-        finally:
-            client.close()
-        sent = 0
-        for payment_id, _ocid, queries in pending:
-            payment = self.env["g2p.payment"].browse(payment_id)
-            outcome = answers[payment_id]
-            if outcome.systemic:
-                self._mpesa_report_problem(outcome.message)
-                break
-            sent += outcome.kind == const.OK
-            if daraja_send.throttled(outcome):
-                # Daraja asked us to wait and answered nothing: that query
-                # does not count towards the five that end in doubt.
-                payment.write(
-                    {
-                        "daraja_status_queries": queries - 1,
-                        "mpesa_failure_reason": _(
-                            "status query rate-limited by Daraja (%(reason)s); "
-                            "asked again by the next run",
-                            reason=outcome.message,
-                        ),
-                    }
-                )
-                continue
-            if outcome.kind != const.OK:
-                payment.mpesa_failure_reason = _(
-                    "status query refused: %(reason)s", reason=outcome.message
-                )
-            if queries >= const.DARAJA_MAX_STATUS_QUERIES:
-                payment.daraja_deadline = False
-                if payment.mpesa_state == const.DARAJA_ACCEPTED:
-                    OdooDarajaStore(self).apply_decision(
-                        payment,
-                        const.IN_DOUBT,
-                        _(
-                            "no result from Daraja after %(count)s status queries; "
-                            "check it in the M-Pesa portal, then reconcile",
-                            count=queries,
-                        ),
-                    )
-        _logger.info(
-            "Daraja manager %s: %s status queries sent for %s overdue payments",
-            self.id,
-            sent,
-            len(pending),
-        )
-        self._mpesa_commit()
-        return sent

@@ -190,6 +190,49 @@ DARAJA_CALLBACK_TIMEOUT = "timeout"
 DARAJA_OUTCOME_PAID = "paid"
 DARAJA_OUTCOME_FAILED = "failed"
 DARAJA_OUTCOME_UNKNOWN = "unknown"
+# Transaction Status results have their own callback paths (the query's ids
+# are on top; the queried payment is described in ResultParameters).
+DARAJA_CALLBACK_STATUS = "status"
+DARAJA_CALLBACK_STATUS_TIMEOUT = "status-timeout"
+DARAJA_CALLBACK_KINDS = (
+    DARAJA_CALLBACK_RESULT,
+    DARAJA_CALLBACK_TIMEOUT,
+    DARAJA_CALLBACK_STATUS,
+    DARAJA_CALLBACK_STATUS_TIMEOUT,
+)
+DARAJA_OUTCOME_REVERSED = "reversed"  # paid, then the money went back
+DARAJA_OUTCOME_PENDING = "pending"  # not final yet: ask again later
+DARAJA_OUTCOME_NOT_FOUND = "not_found"  # M-Pesa has no such transaction
+# TransactionStatus words (lower-cased) and what they mean; any other word
+# is read as pending, never as paid or failed.
+DARAJA_STATUS_WORDS = {
+    "completed": DARAJA_OUTCOME_PAID,
+    "failed": DARAJA_OUTCOME_FAILED,
+    "declined": DARAJA_OUTCOME_FAILED,
+    "cancelled": DARAJA_OUTCOME_FAILED,
+    "canceled": DARAJA_OUTCOME_FAILED,
+    "expired": DARAJA_OUTCOME_FAILED,
+    "reversed": DARAJA_OUTCOME_REVERSED,
+    "pending": DARAJA_OUTCOME_PENDING,
+}
+# ResultParameter keys of a status result; the payment's own ids come spelled
+# two ways (Safaricom's sample has spaces).
+DARAJA_STATUS_KEY_STATUS = "TransactionStatus"
+DARAJA_STATUS_KEY_RECEIPT = "ReceiptNo"
+DARAJA_STATUS_KEY_AMOUNT = "Amount"
+DARAJA_STATUS_KEY_FINALISED = "FinalisedTime"
+DARAJA_STATUS_KEY_CREDIT_PARTY = "CreditPartyName"
+DARAJA_STATUS_KEY_REASON = "ReasonType"
+DARAJA_STATUS_KEYS_OCID = ("OriginatorConversationID", "Originator Conversation ID")
+DARAJA_STATUS_KEYS_CONVERSATION = ("ConversationID", "Conversation ID")
+# Result codes of a status query that refuse the QUERY (its credential), not
+# the transaction: asked again later, never read as "no such transaction".
+DARAJA_QUERY_REFUSED_CODES = frozenset({"2001", "8006"})
+# "No such transaction" settles nothing until M-Pesa has certainly had time to
+# record the request; then it was never taken and is sent again (same OCID).
+DARAJA_ACCEPTANCE_WINDOW_MINUTES = 5
+# Sends again after "no such transaction" before the payment is left in doubt.
+DARAJA_MAX_RESENDS = 3
 # ResultParameter keys we read.
 DARAJA_KEY_AMOUNT = "TransactionAmount"
 DARAJA_KEY_RECEIPT = "TransactionReceipt"

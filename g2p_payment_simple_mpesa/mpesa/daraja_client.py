@@ -70,6 +70,8 @@ class DarajaClient:
         security_credential,
         result_url,
         timeout_url,
+        status_result_url=None,
+        status_timeout_url=None,
         command_id=DARAJA_DEFAULT_COMMAND_ID,
         timeout=DEFAULT_API_TIMEOUT,
         session=None,
@@ -97,6 +99,9 @@ class DarajaClient:
         self.command_id = command_id
         self.result_url = result_url
         self.timeout_url = timeout_url
+        # Status results are not shaped like payment results: their own paths.
+        self.status_result_url = status_result_url or result_url
+        self.status_timeout_url = status_timeout_url or timeout_url
         if isinstance(timeout, tuple | list):
             self.timeout = (float(timeout[0]), float(timeout[1]))
         else:
@@ -196,17 +201,20 @@ class DarajaClient:
             "Occassion": occasion or "",  # sic: Daraja's spelling
         }
 
-    def status_body(self, ocid, query_ocid=None):
+    def status_body(self, ocid):
+        # The payment's OCID under both names Daraja versions look it up by;
+        # the query's own ids come back in the synchronous answer.
         return {
             "Initiator": self.initiator_name,
             "SecurityCredential": self._credential.reveal(),
             "CommandID": DARAJA_STATUS_COMMAND_ID,
+            "TransactionID": "",
             "OriginalConversationID": ocid,
-            "OriginatorConversationID": query_ocid or f"{ocid}-q",
+            "OriginatorConversationID": ocid,
             "PartyA": self.shortcode,
             "IdentifierType": DARAJA_IDENTIFIER_SHORTCODE,
-            "ResultURL": self.result_url,
-            "QueueTimeOutURL": self.timeout_url,
+            "ResultURL": self.status_result_url,
+            "QueueTimeOutURL": self.status_timeout_url,
             "Remarks": "Transaction status",
             "Occasion": "",
         }
@@ -216,11 +224,11 @@ class DarajaClient:
         body = self.payment_body(ocid, amount, msisdn, remarks, occasion)
         return self._post(self.payment_url, body)
 
-    def query_status(self, ocid, query_ocid=None):
-        """Ask for the result of ``ocid``; answered later on the ResultURL."""
+    def query_status(self, ocid):
+        """Ask for the result of ``ocid``; answered later on the status result URL."""
         if not self.status_url:
             raise ConfigError("Set the Daraja transaction status URL.")
-        return self._post(self.status_url, self.status_body(ocid, query_ocid))
+        return self._post(self.status_url, self.status_body(ocid))
 
     def _post(self, url, payload):
         start = time.perf_counter()

@@ -34,11 +34,15 @@ SECRET_FIELDS = frozenset(name for names in SECRET_ROUTES.values() for name in n
 # or who can read them: the gateway type picks which secrets travel the
 # routes; the certificate encrypts the initiator password for its owner; the
 # shortcode and initiator name say whose account the credentials pay from.
+# Who may post results is decided with the credentials too: a trusted proxy
+# set to any address would let anyone pass the callback allow-list.
 ROUTING_SETTINGS = (
     "gateway_type",
     "daraja_certificate",
     "daraja_shortcode",
     "daraja_initiator_name",
+    "daraja_callback_allowlist",
+    "daraja_trusted_proxies",
 )
 
 # Secrets the system makes itself: made anew instead of cleared.

@@ -2,6 +2,7 @@ from . import (
     test_daraja_disbursement,
     test_daraja_settings,
     test_daraja_status,
+    test_daraja_status_results,
     test_daraja_token_shared,
     test_mpesa_disbursement,
     test_mpesa_faults,

@@ -22,7 +22,9 @@ class TestDarajaStatusQueries(DarajaCase):
         self.daraja.add_fault("lose_callback")
         payment = self.send_cycle(1)
         ocid = payment.daraja_ocid
-        self.daraja.state.loss = 1.0  # the status results are lost as well
+        self.daraja.add_fault(
+            "lose_status_result", msisdn=payment.mpesa_account_no, times=None
+        )
         for _query in range(const.DARAJA_MAX_STATUS_QUERIES):
             self.assertEqual(payment.mpesa_state, const.DARAJA_ACCEPTED)
             self.query_overdue(payment)
@@ -31,7 +33,7 @@ class TestDarajaStatusQueries(DarajaCase):
         self.assertFalse(payment.daraja_deadline)
         self.assertIn("status queries", payment.mpesa_failure_reason)
         # An officer sends it again: same OCID, so Daraja does not pay twice.
-        self.daraja.state.loss = 0.0
+        self.daraja.state.faults.clear()
         finance = new_test_user(
             self.env,
             login="daraja_finance",
@@ -57,6 +59,7 @@ class TestDarajaStatusQueries(DarajaCase):
         payment = self.send_cycle(1)
         self.daraja.take_callbacks()
         self.daraja.state.transactions.clear()  # Daraja does not know the OCID
+        self.daraja.state.not_found = "sync"  # and says so synchronously
         self.query_overdue(payment)
         self.assertEqual(payment.mpesa_state, const.DARAJA_ACCEPTED)
         self.assertIn("status query refused", payment.mpesa_failure_reason)

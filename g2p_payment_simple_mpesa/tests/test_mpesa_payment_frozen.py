@@ -49,9 +49,15 @@ class TestMpesaPaymentFrozen(MpesaCase):
         for who, user in everyone.items():
             with self.subTest(who=who), self.assertRaises(UserError):
                 payment.with_user(user).write({"amount_issued": 15000})
-        with mute_logger("odoo.sql_db"):
-            result = payment.load(["id", "amount_issued"], [[str(payment.id), "15000"]])
-        self.assertFalse(result["ids"], result)
+            with self.subTest(who=who, way="onchange"), self.assertRaises(UserError):
+                payment.with_user(user).onchange(
+                    {"amount_issued": 15000}, ["amount_issued"], {"amount_issued": {}}
+                )
+            with self.subTest(who=who, way="import"), mute_logger("odoo.sql_db"):
+                result = payment.with_user(user).load(
+                    [".id", "amount_issued"], [[str(payment.id), "15000"]]
+                )
+                self.assertFalse(result["ids"], result)
         self.run_cron()
         self.assertEqual(payment.amount_issued, 1500)
         self.assertEqual(payment.mpesa_state, const.PAID)

@@ -68,13 +68,8 @@ class TestSecretRoutesSimpleMpesa(MpesaCase):
                 )
             with self.subTest(role=role, way="load"), mute_logger("odoo.sql_db"):
                 result = Manager.load(
-                    ["id", "auth_endpoint_url"],
-                    [
-                        [
-                            self.manager.get_external_id().get(self.manager.id) or "",
-                            self.listener.auth_url,
-                        ]
-                    ],
+                    [".id", "auth_endpoint_url"],
+                    [[str(self.manager.id), self.listener.auth_url]],
                 )
                 self.assertFalse(result["ids"], result)
             with (

@@ -170,13 +170,25 @@ class PrivateCluster:
         cmd = [os.path.join(self.bindir, args[0]), *args[1:]]
         if self.as_postgres:
             runuser = shutil.which("runuser")
-            cmd = [runuser, "-u", "postgres", "--", *cmd] if runuser else [
-                "su", "postgres", "-s", "/bin/sh", "-c",
-                " ".join(_shquote(c) for c in cmd),
-            ]
+            cmd = (
+                [runuser, "-u", "postgres", "--", *cmd]
+                if runuser
+                else [
+                    "su",
+                    "postgres",
+                    "-s",
+                    "/bin/sh",
+                    "-c",
+                    " ".join(_shquote(c) for c in cmd),
+                ]
+            )
         return subprocess.run(
-            cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, **kw,
+            cmd,
+            check=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            **kw,
         )
 
     def running(self):
@@ -213,15 +225,31 @@ class PrivateCluster:
         try:
             if created:
                 self.run(
-                    "initdb", "-D", self.datadir, "-U", "postgres", "--auth=trust",
-                    "-E", "UTF8", "--no-locale",
+                    "initdb",
+                    "-D",
+                    self.datadir,
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
                 )
             # Set first: a cluster found running is stopped at the end too.
             self.started = True
             if not self.running():
                 self.run(
-                    "pg_ctl", "-D", self.datadir, "-o", self._server_options(),
-                    "-l", self.log_path, "-w", "-t", "60", "start",
+                    "pg_ctl",
+                    "-D",
+                    self.datadir,
+                    "-o",
+                    self._server_options(),
+                    "-l",
+                    self.log_path,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
                 )
         except subprocess.CalledProcessError as exc:
             raise ClusterError(self._failure_text(exc)) from None

@@ -85,43 +85,95 @@ def _install_signal_handlers():
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--modules", default=",".join(DEFAULT_MODULES),
-                   help="comma-separated modules to install and test")
-    p.add_argument("--test-tags", default=None,
-                   help="Odoo --test-tags (default: /<module> for each module)")
+    p.add_argument(
+        "--modules",
+        default=",".join(DEFAULT_MODULES),
+        help="comma-separated modules to install and test",
+    )
+    p.add_argument(
+        "--test-tags",
+        default=None,
+        help="Odoo --test-tags (default: /<module> for each module)",
+    )
     p.add_argument("--odoo-src", default=os.environ.get("ODOO_SRC") or None)
-    p.add_argument("--base", choices=BASES, default="standin",
-                   help="the OpenG2P base to run on: the stand-in in this repo, "
-                        "or the real one given by --openg2p-addons")
-    p.add_argument("--openg2p-addons", default=os.environ.get("OPENG2P_ADDONS") or "",
-                   help="comma-separated addons dirs of the real OpenG2P base "
-                        "(setup/odoo_sources.py openg2p SPEC prints them)")
-    p.add_argument("--odoo-cmd", default=None,
-                   help="JSON list overriding the Odoo command (python + odoo-bin)")
-    p.add_argument("--addons-path", default=None,
-                   help="comma-separated addons path (default: Odoo's addons, "
-                        "openg2p_base_standin, the repo)")
-    p.add_argument("--extra-addons-path", action="append", default=[],
-                   help="extra addons directory (repeatable)")
-    p.add_argument("--template-db", default=None,
-                   help="start from a copy of this database instead of an empty one")
-    p.add_argument("--allow-no-tests", action="store_true",
-                   help="do not fail when Odoo ran zero tests")
+    p.add_argument(
+        "--base",
+        choices=BASES,
+        default="standin",
+        help="the OpenG2P base to run on: the stand-in in this repo, "
+        "or the real one given by --openg2p-addons",
+    )
+    p.add_argument(
+        "--openg2p-addons",
+        default=os.environ.get("OPENG2P_ADDONS") or "",
+        help="comma-separated addons dirs of the real OpenG2P base "
+        "(setup/odoo_sources.py openg2p SPEC prints them)",
+    )
+    p.add_argument(
+        "--odoo-cmd",
+        default=None,
+        help="JSON list overriding the Odoo command (python + odoo-bin)",
+    )
+    p.add_argument(
+        "--addons-path",
+        default=None,
+        help="comma-separated addons path (default: Odoo's addons, "
+        "openg2p_base_standin, the repo)",
+    )
+    p.add_argument(
+        "--extra-addons-path",
+        action="append",
+        default=[],
+        help="extra addons directory (repeatable)",
+    )
+    p.add_argument(
+        "--template-db",
+        default=None,
+        help="start from a copy of this database instead of an empty one",
+    )
+    p.add_argument(
+        "--allow-no-tests",
+        action="store_true",
+        help="do not fail when Odoo ran zero tests",
+    )
     p.add_argument("--no-e2e", action="store_true", help="skip tests/odoo_tier/e2e")
-    p.add_argument("--no-selftest", action="store_true",
-                   help="skip the runner self-test (tests/odoo_tier/selftest)")
-    p.add_argument("--keep-db", action="store_true",
-                   help="keep the databases on an external server")
-    p.add_argument("--work-dir", default=str(REPO / ".work"),
-                   help="where logs and the Odoo data dir go (default: .work/)")
-    p.add_argument("--result-json", default=None,
-                   help="write counts for setup/test.sh's summary here")
-    p.add_argument("--timeout", type=int, default=int(os.environ.get(
-        "G2P_ODOO_TIMEOUT", "3000")), help="seconds allowed for the Odoo run")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="stream the whole Odoo log to stdout")
-    p.add_argument("pytest_args", nargs="*",
-                   help="extra arguments for the e2e pytest run (after --)")
+    p.add_argument(
+        "--no-selftest",
+        action="store_true",
+        help="skip the runner self-test (tests/odoo_tier/selftest)",
+    )
+    p.add_argument(
+        "--keep-db",
+        action="store_true",
+        help="keep the databases on an external server",
+    )
+    p.add_argument(
+        "--work-dir",
+        default=str(REPO / ".work"),
+        help="where logs and the Odoo data dir go (default: .work/)",
+    )
+    p.add_argument(
+        "--result-json",
+        default=None,
+        help="write counts for setup/test.sh's summary here",
+    )
+    p.add_argument(
+        "--timeout",
+        type=int,
+        default=int(os.environ.get("G2P_ODOO_TIMEOUT", "3000")),
+        help="seconds allowed for the Odoo run",
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="stream the whole Odoo log to stdout",
+    )
+    p.add_argument(
+        "pytest_args",
+        nargs="*",
+        help="extra arguments for the e2e pytest run (after --)",
+    )
     args = p.parse_args(argv)
     args.modules = [m.strip() for m in args.modules.split(",") if m.strip()]
     args.openg2p_addons = [p for p in args.openg2p_addons.split(",") if p]
@@ -152,8 +204,7 @@ def main(argv=None):
         return SKIP_RC
     except BadOdooSrc as why:
         print(f"Odoo tier FAILED: {why}")
-        write_result(args.result_json, status="failed",
-                     odoo={"problems": [str(why)]})
+        write_result(args.result_json, status="failed", odoo={"problems": [str(why)]})
         return 2
 
     try:
@@ -164,8 +215,7 @@ def main(argv=None):
         ) + [str(Path(p).resolve()) for p in args.extra_addons_path]
     except standin_addons.StandinAddonsError as why:
         print(f"Odoo tier FAILED: {why}")
-        write_result(args.result_json, status="failed",
-                     odoo={"problems": [str(why)]})
+        write_result(args.result_json, status="failed", odoo={"problems": [str(why)]})
         return 2
 
     work = Path(args.work_dir).resolve()
@@ -200,8 +250,11 @@ def main(argv=None):
             print(f"Odoo tier FAILED: {reason}")
         problems += qj_problems
         result["odoo"] = {
-            "tests": report.tests, "failed": report.failed, "errors": report.errors,
-            "seconds": round(seconds, 1), "log": str(log_path),
+            "tests": report.tests,
+            "failed": report.failed,
+            "errors": report.errors,
+            "seconds": round(seconds, 1),
+            "log": str(log_path),
             "problems": problems,
         }
         ok = not problems
@@ -214,7 +267,9 @@ def main(argv=None):
                     args, odoo_cmd, target, db, data_dir, work
                 )
                 result["e2e"] = {
-                    "rc": e2e_rc, "junit": str(junit), "seconds": round(e2e_s, 1)
+                    "rc": e2e_rc,
+                    "junit": str(junit),
+                    "seconds": round(e2e_s, 1),
                 }
                 if e2e_rc != 0:
                     print(f"Odoo tier: end-to-end tests FAILED (pytest exit {e2e_rc})")

@@ -58,7 +58,7 @@ def parse_rc(text):
 
 
 def parse_tier(text):
-    """"base:rc:seconds" -> (base, rc, seconds)."""
+    """ "base:rc:seconds" -> (base, rc, seconds)."""
     base, _, rest = text.partition(":")
     return (base, *parse_rc(rest))
 
@@ -137,8 +137,13 @@ def main(argv=None):
     p.add_argument("--work", required=True)
     p.add_argument("--lint", type=parse_rc, required=True)
     p.add_argument("--pure", type=parse_rc, required=True)
-    p.add_argument("--odoo", type=parse_tier, action="append", default=[],
-                   help="base:rc:seconds of one Odoo tier (repeatable)")
+    p.add_argument(
+        "--odoo",
+        type=parse_tier,
+        action="append",
+        default=[],
+        help="base:rc:seconds of one Odoo tier (repeatable)",
+    )
     args = p.parse_args(argv)
     lines, ok = summarise(args.work, args.lint, args.pure, args.odoo)
     print("\n".join(lines))

@@ -30,9 +30,11 @@ def run_odoo_tests(args, odoo_cmd, target, db, log_path, data_dir):
         *odoo_cmd,
         f"--addons-path={','.join(args.addons_path)}",
         *target.odoo_args(),
-        "-d", db,
+        "-d",
+        db,
         f"--db-filter=^{re.escape(db)}$",
-        "-i", ",".join(args.modules),
+        "-i",
+        ",".join(args.modules),
         "--test-enable",
         f"--test-tags={tags}",
         "--without-demo=all",
@@ -43,21 +45,32 @@ def run_odoo_tests(args, odoo_cmd, target, db, log_path, data_dir):
         f"--data-dir={data_dir}",
         "--log-level=info",
     ]
-    print(f"Odoo tier ({args.base} base): installing {','.join(args.modules)} "
-          f"into {db} "
-          f"(log: {log_path})", flush=True)
+    print(
+        f"Odoo tier ({args.base} base): installing {','.join(args.modules)} "
+        f"into {db} "
+        f"(log: {log_path})",
+        flush=True,
+    )
     source, version = standin_addons.find_module(args.addons_path, "queue_job")
     if source:
-        print(f"Odoo tier ({args.base} base): queue_job {version} on the addons "
-              f"path at {source}", flush=True)
+        print(
+            f"Odoo tier ({args.base} base): queue_job {version} on the addons "
+            f"path at {source}",
+            flush=True,
+        )
     env = dict(env_with_support(), PYTHONUNBUFFERED="1")
     start = time.monotonic()
     with open(log_path, "w", encoding="utf-8") as log:
         log.write("# " + " ".join(cmd) + "\n")
         log.flush()
         proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-            text=True, errors="replace", cwd=str(REPO),
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            text=True,
+            errors="replace",
+            cwd=str(REPO),
         )
         try:
             for line in proc.stdout:

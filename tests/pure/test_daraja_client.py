@@ -19,6 +19,7 @@ from g2p_payment_simple_mpesa.mpesa.const import (
 from g2p_payment_simple_mpesa.mpesa.daraja_client import DarajaClient, TokenCache
 from g2p_payment_simple_mpesa.mpesa.daraja_credential import security_credential
 from g2p_payment_simple_mpesa.mpesa.daraja_results import parse_callback
+from g2p_payment_simple_mpesa.mpesa.daraja_status import parse_status_result
 
 MSISDN = "254712345678"
 
@@ -173,16 +174,29 @@ def test_wrong_initiator_password_fails_2001_then_locks_8006(sim):
     assert sim.ledger() == {}
 
 
-def test_status_query_answers_asynchronously_with_the_original_result(sim):
+def test_status_query_is_answered_on_its_own_path_naming_query_and_payment(sim):
     client = make_client(sim)
+    client.status_result_url = "http://odoo.test/cb/s3cret/status"
     sim.add_fault("lose_callback")
     assert client.pay("q-1", 250, MSISDN, "Cash").kind == OK
     assert sim.take_callbacks() == []
     ack = client.query_status("q-1")
     assert ack.kind == OK
-    [result] = results(sim)
-    assert (result.ocid, result.outcome, result.amount) == ("q-1", "paid", 250)
+    [(url, body)] = sim.take_callbacks()
+    assert url == "http://odoo.test/cb/s3cret/status"
+    status = parse_status_result(body)
+    # The query's own ids are on top, as in the synchronous answer.
+    assert status.query_ocid == ack.body["OriginatorConversationID"] != "q-1"
+    assert (status.payment_ocid, status.outcome, status.amount) == ("q-1", "paid", 250)
     unknown = client.query_status("never-sent")
+    assert unknown.kind == OK
+    [(_url, body)] = sim.take_callbacks()
+    assert parse_status_result(body).outcome == "not_found"
+
+
+def test_status_query_for_an_unknown_id_may_be_refused_synchronously():
+    with DarajaSimulator(delivery="outbox", not_found="sync") as sim:
+        unknown = make_client(sim).query_status("never-sent")
     assert unknown.kind == TERMINAL and unknown.error_code == DARAJA_ERR_BAD_REQUEST
 
 

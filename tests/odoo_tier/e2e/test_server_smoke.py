@@ -24,15 +24,20 @@ def test_server_starts_and_admin_logs_in(odoo_db, odoo_server_factory, rpc_facto
 
 def test_five_modules_installed(odoo_db, odoo_server_factory, rpc_factory):
     # run.py --modules installs a subset; it names it in G2P_E2E_MODULES.
-    modules = tuple(os.environ.get("G2P_E2E_MODULES", "").split(",") if
-                    os.environ.get("G2P_E2E_MODULES") else FIVE_MODULES)
+    modules = tuple(
+        os.environ.get("G2P_E2E_MODULES", "").split(",")
+        if os.environ.get("G2P_E2E_MODULES")
+        else FIVE_MODULES
+    )
     server = odoo_server_factory(odoo_db)
     rpc = rpc_factory(server, odoo_db)
     states = {
         m["name"]: m["state"]
         for m in rpc.call(
-            "ir.module.module", "search_read",
-            [("name", "in", list(modules))], fields=["name", "state"],
+            "ir.module.module",
+            "search_read",
+            [("name", "in", list(modules))],
+            fields=["name", "state"],
         )
     }
     assert states == dict.fromkeys(modules, "installed")

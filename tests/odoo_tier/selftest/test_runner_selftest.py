@@ -14,8 +14,14 @@ from pathlib import Path
 import pytest
 
 RUN_PY = Path(__file__).resolve().parent.parent / "run.py"
-NEEDED = ("G2P_E2E_ODOO_CMD", "G2P_E2E_ADDONS_PATH", "G2P_E2E_DB_HOST",
-          "G2P_E2E_DB_PORT", "G2P_E2E_DB_USER", "G2P_E2E_TEMPLATE_DB")
+NEEDED = (
+    "G2P_E2E_ODOO_CMD",
+    "G2P_E2E_ADDONS_PATH",
+    "G2P_E2E_DB_HOST",
+    "G2P_E2E_DB_PORT",
+    "G2P_E2E_DB_USER",
+    "G2P_E2E_TEMPLATE_DB",
+)
 
 pytestmark = pytest.mark.skipif(
     any(not os.environ.get(v) for v in NEEDED),
@@ -64,13 +70,20 @@ def _runner(tmp_path, module):
         PGUSER=os.environ["G2P_E2E_DB_USER"],
     )
     cmd = [
-        sys.executable, str(RUN_PY),
-        "--modules", module,
-        "--odoo-cmd", os.environ["G2P_E2E_ODOO_CMD"],
-        "--addons-path", os.environ["G2P_E2E_ADDONS_PATH"],
-        "--extra-addons-path", str(tmp_path / "addons"),
-        "--template-db", os.environ["G2P_E2E_TEMPLATE_DB"],
-        "--work-dir", str(tmp_path / f"work-{module}"),
+        sys.executable,
+        str(RUN_PY),
+        "--modules",
+        module,
+        "--odoo-cmd",
+        os.environ["G2P_E2E_ODOO_CMD"],
+        "--addons-path",
+        os.environ["G2P_E2E_ADDONS_PATH"],
+        "--extra-addons-path",
+        str(tmp_path / "addons"),
+        "--template-db",
+        os.environ["G2P_E2E_TEMPLATE_DB"],
+        "--work-dir",
+        str(tmp_path / f"work-{module}"),
         "--no-e2e",
     ]
     return subprocess.Popen(

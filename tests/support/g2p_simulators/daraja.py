@@ -10,10 +10,12 @@ Plays the gateway's side of the wire with its own copies of every code:
   The result is POSTed later to the ResultURL (or a QueueTimeOut to the
   QueueTimeOutURL), after ``callback_delay`` s, with configurable loss and
   duplication.
-* ``POST /mpesa/transactionstatus/v1/query`` by OriginalConversationID or
-  TransactionID -> sync ack, then the transaction's result POSTed to the
-  query's ResultURL (this simulator's convention: the same body as the
-  payment's result).  An unknown id is refused synchronously (400.002.02).
+* ``POST /mpesa/transactionstatus/v1/query`` by OriginalConversationID,
+  OriginatorConversationID or TransactionID -> sync ack carrying the query's
+  own ids, then a status result in Safaricom's published shape POSTed to the
+  query's ResultURL (see ``daraja_status``): Completed, Failed, Reversed or
+  Pending; an unknown id answers a non-zero ResultCode (or, with
+  ``not_found="sync"``, a synchronous 400.002.02).
 * Rate limits: ``spike_limit`` requests per ``spike_window`` s (500.003.02) and
   ``quota`` requests per ``quota_window`` s (500.003.03), both HTTP 429;
   ``rate_burst(seconds)`` answers everything 429 for a while (the token
@@ -48,11 +50,14 @@ working), ``rate_burst`` (everything 429 for ``delay`` s from this request),
 QueueTimeOut instead of the result; still processed), ``lose_callback``,
 ``duplicate_callback``, ``delay_callback`` (the result comes ``delay`` s
 late), ``lose_status_result`` (by ``msisdn``: status query results for it are
-lost).
+lost), ``reverse`` (paid, then reversed before the result is posted: only a
+status query tells), ``status_pending`` (by ``msisdn``: status queries answer
+Pending ``times`` times).
 
 The code is split by responsibility: ``daraja_codes`` (wire values, faults),
 ``daraja_access`` (token, credential, limits), ``daraja_callbacks`` (result
-delivery), ``daraja_state`` (transactions, ledger, request log) and
+delivery), ``daraja_status`` (status queries), ``daraja_state``
+(transactions, ledger, request log) and
 ``daraja_http`` (routes, transport faults, the server).
 """
 

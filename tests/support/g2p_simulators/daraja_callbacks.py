@@ -35,10 +35,14 @@ class CallbackMixin:
             out, self.outbox = self.outbox, []
             return out
 
-    def deliver(self, url, body, delay=None):
-        """Post ``body`` to ``url`` (or keep it in the outbox), maybe lost or twice."""
+    def deliver(self, url, body, delay=None, lossy=True):
+        """Post ``body`` to ``url`` (or keep it in the outbox), maybe lost or twice.
+
+        ``lossy``: subject to the random ``loss`` (payment results); status
+        results are lost only by their own fault.
+        """
         with self.lock:
-            if self.loss and self.random.random() < self.loss:
+            if lossy and self.loss and self.random.random() < self.loss:
                 self.callbacks_lost += 1
                 return
             copies = (

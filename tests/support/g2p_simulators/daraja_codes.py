@@ -54,6 +54,8 @@ FAULT_KINDS = (
     "duplicate_callback",
     "delay_callback",
     "lose_status_result",
+    "reverse",
+    "status_pending",
 )
 PAYMENT_FIELDS = (
     "OriginatorConversationID",
@@ -138,8 +140,8 @@ class Fault:
             raise ValueError(f"result_code faults need code in {sorted(RESULT_CODES)}")
         if kind == "rate_burst" and code is not None and code not in RATE_CODES:
             raise ValueError(f"rate_burst faults need code in {RATE_CODES}")
-        if kind == "lose_status_result" and nth is not None:
-            raise ValueError("lose_status_result faults match by msisdn, not nth")
+        if kind in ("lose_status_result", "status_pending") and nth is not None:
+            raise ValueError(f"{kind} faults match by msisdn, not nth")
         self.kind = kind
         self.nth = None if nth is None else int(nth)
         self.msisdn = msisdn

@@ -25,16 +25,15 @@ from .daraja_codes import (
     MIN_AMOUNT,
     PAYMENT_FIELDS,
     RESULT_CODES,
-    STATUS_COMMAND,
-    STATUS_FIELDS,
     TOKEN_TTL,
     Fault,
     error,
     make_certificate,
 )
+from .daraja_status import StatusMixin
 
 
-class DarajaState(AccessMixin, CallbackMixin):
+class DarajaState(AccessMixin, CallbackMixin, StatusMixin):
     """Accounts, token, transactions, faults and the ledger (one lock)."""
 
     def __init__(
@@ -63,6 +62,7 @@ class DarajaState(AccessMixin, CallbackMixin):
         clock=time.time,
         callback_router=None,
         peer_tagger=None,
+        not_found="result",
     ):
         self.lock = threading.RLock()
         self.consumer_key = consumer_key
@@ -93,6 +93,9 @@ class DarajaState(AccessMixin, CallbackMixin):
         # client address -> who made it (recorded in the request log).
         self.callback_router = callback_router
         self.peer_tagger = peer_tagger
+        if not_found not in ("result", "sync"):
+            raise ValueError("not_found is 'result' or 'sync'")
+        self.not_found = not_found
         self.private_key, self.certificate = make_certificate()
         self._recent = deque()
         self.reset()
@@ -107,7 +110,8 @@ class DarajaState(AccessMixin, CallbackMixin):
             self.customer_balances = {}
             self.faults = []
             self.requests = 0
-            self.status_queries = 0
+            self.reversals = 0
+            self.reset_status()
             self.duplicates = 0
             self.in_flight = 0
             self.peak_in_flight = 0
@@ -227,7 +231,16 @@ class DarajaState(AccessMixin, CallbackMixin):
                 self.deposit_counts[msisdn] = self.deposit_counts.get(msisdn, 0) + 1
             self.transactions[ocid] = tx
             self.by_receipt[tx["transaction_id"]] = tx
-        if self._take(("queue_timeout",), seq, msisdn):
+        if code == 0 and self._take(("reverse",), seq, msisdn):
+            # Paid, then reversed before its result was posted: the money went
+            # back, and only a Transaction Status query can tell.
+            with self.lock:
+                tx["reversed"] = True
+                self.reversals += 1
+                self.balance += amount
+                self.customer_balances[msisdn] -= amount
+                self.callbacks_lost += 1
+        elif self._take(("queue_timeout",), seq, msisdn):
             self.deliver(tx["timeout_url"], self.timeout_body(tx))
         elif not self._take(("lose_callback",), seq, msisdn):
             copies = 2 if self._take(("duplicate_callback",), seq, msisdn) else 1
@@ -303,45 +316,4 @@ class DarajaState(AccessMixin, CallbackMixin):
                 "ConversationID": tx["conversation_id"],
                 "TransactionID": "",
             }
-        }
-
-    # -- status query ----------------------------------------------------------------
-    def status_query(self, body):
-        missing = [k for k in STATUS_FIELDS if body.get(k) in (None, "")]
-        if missing or body.get("CommandID") != STATUS_COMMAND:
-            return 400, error(
-                BAD_REQUEST, f"Invalid request: {', '.join(missing) or 'CommandID'}"
-            )
-        with self.lock:
-            self.status_queries += 1
-            tx = self.transactions.get(str(body.get("OriginalConversationID") or ""))
-            tx = tx or self.by_receipt.get(str(body.get("TransactionID") or ""))
-            code = self._credential_code(body["Initiator"], body["SecurityCredential"])
-        if tx is None:
-            return 400, error(
-                BAD_REQUEST, "Invalid OriginalConversationID / TransactionID"
-            )
-        if code:
-            answer = {
-                "Result": dict(
-                    self.result_body(tx)["Result"],
-                    ResultCode=code,
-                    ResultDesc=RESULT_CODES[code],
-                )
-            }
-            answer["Result"].pop("ResultParameters", None)
-        else:
-            answer = self.result_body(tx)
-        if self._take(("lose_status_result",), None, tx["msisdn"]):
-            with self.lock:
-                self.callbacks_lost += 1
-        else:
-            self.deliver(body["ResultURL"], answer)
-        return 200, {
-            "ConversationID": f"AG_{uuid.uuid4().hex[:20].upper()}",
-            "OriginatorConversationID": str(
-                body.get("OriginatorConversationID") or uuid.uuid4()
-            ),
-            "ResponseCode": "0",
-            "ResponseDescription": "Accept the service request successfully.",
         }
