@@ -11,7 +11,7 @@ mkdir -p "$WORK"
 PY=${PYTHON:-python3}
 VENV=${G2P_VENV:-$REPO/.venv}
 VPY="$VENV/bin/python"
-MODULES=(g2p_payment_files g2p_payment_simple_mpesa
+MODULES=(g2p_payment_files g2p_payment_simple_mpesa g2p_payment_files_redemption
          openg2p_base_standin/g2p_registry_base openg2p_base_standin/g2p_programs
          openg2p_base_standin/g2p_program_documents)
 

@@ -11,7 +11,11 @@ import types
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-ADDONS = ("g2p_payment_files", "g2p_payment_simple_mpesa")
+ADDONS = (
+    "g2p_payment_files",
+    "g2p_payment_simple_mpesa",
+    "g2p_payment_files_redemption",
+)
 
 
 def _register_bare_package(name):

@@ -52,6 +52,17 @@ def refuse(record, names, error):
     raise error
 
 
+def first_snapshot(payment, vals):
+    """Whether ``vals`` only takes the payee snapshot the base takes at issue.
+
+    The real base writes ``account_number`` right after creating a payment:
+    allowed once, while empty, and only as the beneficiary's first account.
+    """
+    value = vals.get("account_number") or False
+    bank = payment.sudo().partner_id.bank_ids[:1].acc_number or False
+    return not payment.account_number and value == bank
+
+
 def labels(record, names):
     return ", ".join(
         record._fields[n].get_description(record.env)["string"] for n in names
@@ -128,6 +139,8 @@ class G2PPaymentVoucherGuard(models.Model):
     def _voucher_check_write(self, vals):
         for payment in self:
             issued = changed_fields(payment, vals, const.PAYMENT_ISSUED_FIELDS)
+            if "account_number" in issued and first_snapshot(payment, vals):
+                issued.remove("account_number")
             if issued:
                 refuse(
                     payment,

@@ -138,6 +138,8 @@ class G2PPaymentGuard(models.Model):
 
     def _mpesa_check_frozen(self, vals, issued, dispatch):
         changed = [name for name in issued if differs(self, name, vals[name])]
+        if "account_number" in changed and self._mpesa_first_snapshot(vals):
+            changed.remove("account_number")
         if changed:
             log_refusal(self, changed, "write")
             raise UserError(
@@ -166,6 +168,12 @@ class G2PPaymentGuard(models.Model):
                     fields=self._mpesa_labels(changed),
                 )
             )
+
+    def _mpesa_first_snapshot(self, vals):
+        # The real base writes the payee snapshot right after creating the
+        # payment: once, while empty, as the beneficiary's first bank account.
+        bank = self.sudo().partner_id.bank_ids[:1].acc_number or False
+        return not self.account_number and (vals["account_number"] or False) == bank
 
     def _mpesa_labels(self, names):
         return ", ".join(

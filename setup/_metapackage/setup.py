@@ -1,9 +1,10 @@
-"""All five addons in one install: pip install ./setup/_metapackage (OCA style)."""
+"""All six addons in one install: pip install ./setup/_metapackage (OCA style)."""
 
 import setuptools
 
 ADDONS = (
     "g2p_payment_files",
+    "g2p_payment_files_redemption",
     "g2p_payment_simple_mpesa",
     "g2p_program_documents",
     "g2p_programs",

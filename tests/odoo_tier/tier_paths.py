@@ -21,8 +21,13 @@ DEFAULT_MODULES = (
     "g2p_program_documents",
     "g2p_payment_files",
     "g2p_payment_simple_mpesa",
+    "g2p_payment_files_redemption",
 )
-ADDONS = ("g2p_payment_files", "g2p_payment_simple_mpesa")
+ADDONS = (
+    "g2p_payment_files",
+    "g2p_payment_simple_mpesa",
+    "g2p_payment_files_redemption",
+)
 BASES = ("standin", "openg2p")
 # Both bases run large prepare/send runs as queue_job jobs: servers load
 # queue_job server-wide (its job runner).

@@ -1,0 +1,21 @@
+{
+    "name": "OpenG2P Program Payments: Voucher Redemption",
+    "summary": "Vouchers paid exactly once at redemption points, online",
+    "category": "G2P",
+    "version": "17.0.1.0.0",
+    "author": "OpenG2P payments team",
+    "website": "https://github.com/OpenG2P/openg2p-program",
+    "license": "LGPL-3",
+    "development_status": "Alpha",
+    "depends": ["g2p_payment_files", "fastapi", "mail"],
+    "data": [
+        "security/ir.model.access.csv",
+        "views/redemption_point_views.xml",
+        "views/voucher_redemption_views.xml",
+        "wizard/redemption_device_key_views.xml",
+        "views/menus.xml",
+        "data/fastapi_endpoint.xml",
+    ],
+    "installable": True,
+    "auto_install": False,
+}

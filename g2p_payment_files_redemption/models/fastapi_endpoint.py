@@ -1,0 +1,17 @@
+from odoo import fields, models
+
+from ..routers import redemption_router
+
+
+class FastapiEndpoint(models.Model):
+    _inherit = "fastapi.endpoint"
+
+    app = fields.Selection(
+        selection_add=[("voucher_redemption", "Voucher Redemption")],
+        ondelete={"voucher_redemption": "cascade"},
+    )
+
+    def _get_fastapi_routers(self):
+        if self.app == "voucher_redemption":
+            return [redemption_router]
+        return super()._get_fastapi_routers()

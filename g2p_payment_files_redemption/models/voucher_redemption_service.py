@@ -1,0 +1,271 @@
+"""Checking and redeeming a scanned voucher code, exactly once.
+
+A code is a voucher only if this system issued exactly that code (its digest
+finds the stored code row), so a forged or altered code finds nothing.  A
+redemption locks the voucher's payment row: of concurrent redemptions one
+commits, and the others (retried by Odoo after the serialization failure) see
+it and are refused with when and where it was redeemed.  A device that sends
+the same transaction id again gets the same answer; with other content, it
+is refused.  Every refusal is logged for the point's fraud review.
+"""
+
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+
+from odoo.addons.g2p_payment_files.vouchers import verify
+
+from ..redemption import const, keys
+
+PAYMENT_PAID = "paid"
+PAYMENT_FAILED = "failed"
+PAYMENT_RECONCILED = "reconciled"
+ENTITLEMENT_REDEEMED = "rdpd2ben"
+
+
+class RedemptionRefused(Exception):
+    """A check or redemption that cannot go through (answered 4xx)."""
+
+    def __init__(self, code, http_status, message, payment=None, details=None):
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status
+        self.message = message
+        self.payment = payment
+        self.details = details or {}
+
+    def as_dict(self):
+        return {"code": self.code, "message": self.message, **self.details}
+
+
+class G2PVoucherRedemptionService(models.AbstractModel):
+    _name = "g2p.voucher.redemption.service"
+    _description = "Voucher Redemption Service"
+
+    # ---------------------------------------------------------------- API
+    @api.model
+    def _check(self, device, code):
+        """What the cashier sees before paying: payable, or why not."""
+        voucher = self._find_voucher(device, code)
+        prior = self._accepted(voucher.payment_id)
+        if prior:
+            raise self._already(prior)
+        return dict(self._describe(voucher), status=const.STATUS_PAYABLE)
+
+    @api.model
+    def _redeem(self, device, code, transaction_id):
+        """Redeem ``code`` for ``device``; the answer (or RedemptionRefused)."""
+        transaction_id = (transaction_id or "").strip()
+        if not transaction_id or len(transaction_id) > const.MAX_TXN_ID_LENGTH:
+            raise RedemptionRefused(
+                const.ERR_BAD_REQUEST,
+                422,
+                _(
+                    "transaction_id is required (1 to %(max)s characters).",
+                    max=const.MAX_TXN_ID_LENGTH,
+                ),
+            )
+        digest = keys.request_digest(code, transaction_id)
+        replay = self._replay(device, transaction_id, digest)
+        if replay:
+            return replay
+        voucher = self._find_voucher(device, code)
+        payment = voucher.payment_id
+        # The row lock makes concurrent redemptions of one payment take turns.
+        self.env.cr.execute(
+            "SELECT id FROM g2p_payment WHERE id = %s FOR UPDATE", (payment.id,)
+        )
+        replay = self._replay(device, transaction_id, digest)
+        if replay:
+            return replay
+        prior = self._accepted(payment)
+        if prior:
+            raise self._already(prior)
+        now = fields.Datetime.now()
+        Redemption = self.env["g2p.voucher.redemption"].sudo()
+        redemption = Redemption.create(
+            {
+                "voucher_id": voucher.id,
+                "payment_id": payment.id,
+                "point_id": device.point_id.id,
+                "device_id": device.id,
+                "user_id": self.env.uid,
+                "transaction_id": transaction_id,
+                "request_digest": digest,
+                "amount": payment.amount_issued,
+                "currency_id": payment.currency_id.id,
+                "redeemed_at": now,
+            }
+        )
+        payment.sudo().write(
+            {
+                "status": PAYMENT_PAID,
+                "status_is_final": True,
+                "status_datetime": now,
+                "amount_paid": payment.amount_issued,
+                "payment_datetime": now,
+                "state": PAYMENT_RECONCILED,
+            }
+        )
+        payment.entitlement_id.sudo().state = ENTITLEMENT_REDEEMED
+        return Redemption._answer(redemption)
+
+    # ------------------------------------------------------------ helpers
+    def _replay(self, device, transaction_id, digest):
+        """The first answer to this transaction id, or None; refused if altered."""
+        earlier = (
+            self.env["g2p.voucher.redemption"]
+            .sudo()
+            .search(
+                [
+                    ("device_id", "=", device.id),
+                    ("transaction_id", "=", transaction_id),
+                ],
+                limit=1,
+            )
+        )
+        if not earlier:
+            return None
+        if earlier.request_digest != digest:
+            raise RedemptionRefused(
+                const.ERR_TXN_REUSED,
+                409,
+                _(
+                    "Transaction %(txn)s was already used for another voucher on "
+                    "this device; use a new transaction id.",
+                    txn=transaction_id,
+                ),
+            )
+        return self.env["g2p.voucher.redemption"]._answer(earlier, replay=True)
+
+    def _accepted(self, payment):
+        return (
+            self.env["g2p.voucher.redemption"]
+            .sudo()
+            .search(
+                [
+                    ("payment_id", "=", payment.id),
+                    ("state", "=", const.REDEMPTION_ACCEPTED),
+                ],
+                limit=1,
+            )
+        )
+
+    def _already(self, prior):
+        when = fields.Datetime.to_string(prior.redeemed_at)
+        return RedemptionRefused(
+            const.ERR_ALREADY_REDEEMED,
+            409,
+            _(
+                "Already paid: this voucher was redeemed on %(when)s at %(point)s. "
+                "Do not pay it again.",
+                when=when,
+                point=prior.point_id.name,
+            ),
+            payment=prior.payment_id,
+            details={"redeemed_at": when, "point": prior.point_id.name},
+        )
+
+    def _find_voucher(self, device, code):
+        """The voucher ``code`` is, payable at ``device``'s point, or refused."""
+        code = (code or "").strip()
+        if not code or len(code) > const.MAX_CODE_LENGTH:
+            raise RedemptionRefused(
+                const.ERR_BAD_REQUEST,
+                422,
+                _(
+                    "code is required (the scanned text, at most %(max)s characters).",
+                    max=const.MAX_CODE_LENGTH,
+                ),
+            )
+        voucher = (
+            self.env["g2p.payment.file.qrcode"]
+            .sudo()
+            .search(
+                [
+                    ("code_digest", "=", keys.code_digest(code)),
+                    ("payment_id", "!=", False),
+                ],
+                order="id desc",
+                limit=1,
+            )
+        )
+        if not voucher:
+            if verify.looks_like_jwt(code):
+                raise RedemptionRefused(
+                    const.ERR_FORGED,
+                    404,
+                    _(
+                        "This code was not issued by the program: it may be forged "
+                        "or altered. Do not pay; keep the voucher for the officer."
+                    ),
+                )
+            raise RedemptionRefused(
+                const.ERR_UNKNOWN,
+                404,
+                _("Unknown voucher: no voucher was issued with this code. Do not pay."),
+            )
+        payment = voucher.payment_id
+        if payment.program_id not in device.point_id.program_ids:
+            raise RedemptionRefused(
+                const.ERR_NOT_FOR_POINT,
+                403,
+                _(
+                    "This voucher is for program %(program)s, which %(point)s does "
+                    "not serve. Send the beneficiary to a point of that program.",
+                    program=payment.program_id.name,
+                    point=device.point_id.name,
+                ),
+                payment=payment,
+            )
+        if payment.status == PAYMENT_FAILED:
+            raise RedemptionRefused(
+                const.ERR_CANCELLED,
+                410,
+                _("This voucher was cancelled. Do not pay."),
+                payment=payment,
+            )
+        expires = self._expires(voucher)
+        if expires and expires < fields.Datetime.now():
+            raise RedemptionRefused(
+                const.ERR_EXPIRED,
+                410,
+                _(
+                    "This voucher expired on %(when)s. Do not pay.",
+                    when=fields.Datetime.to_string(expires),
+                ),
+                payment=payment,
+            )
+        return voucher
+
+    @staticmethod
+    def _expires(voucher):
+        days = voucher.qrcode_config_id.validity_days
+        return voucher.create_date + timedelta(days=days) if days else None
+
+    def _describe(self, voucher):
+        payment = voucher.payment_id
+        expires = self._expires(voucher)
+        return {
+            "payment": payment.name,
+            "beneficiary": payment.partner_id.name,
+            "amount": payment.amount_issued,
+            "currency": payment.currency_id.name or None,
+            "program": payment.program_id.name,
+            "expires_at": fields.Datetime.to_string(expires) if expires else None,
+        }
+
+    @api.model
+    def _log_refusal(self, device, action, refusal, code=None, transaction_id=None):
+        self.env["g2p.voucher.redemption.refusal"].sudo().create(
+            {
+                "point_id": device.point_id.id if device else False,
+                "device_id": device.id if device else False,
+                "action": action,
+                "error_code": refusal.code,
+                "message": refusal.message[:250],
+                "code_digest": keys.code_digest(code) if code else False,
+                "transaction_id": (transaction_id or "")[:64] or False,
+                "payment_id": refusal.payment.id if refusal.payment else False,
+            }
+        )

@@ -1,0 +1,1 @@
+"""Pure logic of voucher redemption (never imports Odoo)."""

@@ -1,0 +1,1 @@
+from .redemption import redemption_router

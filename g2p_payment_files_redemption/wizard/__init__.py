@@ -1,0 +1,1 @@
+from . import redemption_device_key
