@@ -6,4 +6,5 @@ from . import (
     redemption_refusal,
     voucher_redemption,
     voucher_redemption_service,
+    voucher_redemption_sync,
 )

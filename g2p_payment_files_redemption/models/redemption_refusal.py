@@ -10,7 +10,10 @@ class G2PVoucherRedemptionRefusal(models.Model):
 
     point_id = fields.Many2one("g2p.redemption.point", index=True, readonly=True)
     device_id = fields.Many2one("g2p.redemption.device", readonly=True)
-    action = fields.Selection([("check", "Check"), ("redeem", "Redeem")], readonly=True)
+    action = fields.Selection(
+        [("check", "Check"), ("redeem", "Redeem"), ("sync", "Offline sync")],
+        readonly=True,
+    )
     error_code = fields.Char(readonly=True, index=True)
     message = fields.Char(readonly=True)
     code_digest = fields.Char("Code (SHA-256)", readonly=True, index=True)

@@ -55,6 +55,79 @@ class G2PVoucherRedemptionService(models.AbstractModel):
     @api.model
     def _redeem(self, device, code, transaction_id):
         """Redeem ``code`` for ``device``; the answer (or RedemptionRefused)."""
+        transaction_id = self._transaction_id(transaction_id)
+        digest = keys.request_digest(code, transaction_id)
+        replay = self._replay(device, transaction_id, digest)
+        if replay:
+            replay.pop("_record")
+            return replay
+        voucher = self._find_voucher(device, code)
+        payment = voucher.payment_id
+        # The row lock makes concurrent redemptions of one payment take turns.
+        self.env.cr.execute(
+            "SELECT id FROM g2p_payment WHERE id = %s FOR UPDATE", (payment.id,)
+        )
+        replay = self._replay(device, transaction_id, digest)
+        if replay:
+            replay.pop("_record")
+            return replay
+        prior = self._accepted(payment)
+        if prior:
+            raise self._already(prior)
+        redemption = self._record(device, voucher, transaction_id, digest)
+        return self.env["g2p.voucher.redemption"]._answer(redemption)
+
+    def _record(
+        self,
+        device,
+        voucher,
+        transaction_id,
+        digest,
+        when=None,
+        mode=const.MODE_ONLINE,
+        state=const.REDEMPTION_ACCEPTED,
+        dispute_of=None,
+    ):
+        """One ledger row; an accepted one pays the payment and its entitlement."""
+        payment = voucher.payment_id
+        now = fields.Datetime.now()
+        redemption = (
+            self.env["g2p.voucher.redemption"]
+            .sudo()
+            .create(
+                {
+                    "voucher_id": voucher.id,
+                    "payment_id": payment.id,
+                    "point_id": device.point_id.id,
+                    "device_id": device.id,
+                    "user_id": self.env.uid,
+                    "transaction_id": transaction_id,
+                    "request_digest": digest,
+                    "amount": payment.amount_issued,
+                    "currency_id": payment.currency_id.id,
+                    "redeemed_at": when or now,
+                    "mode": mode,
+                    "synced_at": now if mode == const.MODE_OFFLINE else False,
+                    "state": state,
+                    "dispute_of_id": dispute_of.id if dispute_of else False,
+                }
+            )
+        )
+        if state == const.REDEMPTION_ACCEPTED:
+            payment.sudo().write(
+                {
+                    "status": PAYMENT_PAID,
+                    "status_is_final": True,
+                    "status_datetime": now,
+                    "amount_paid": payment.amount_issued,
+                    "payment_datetime": when or now,
+                    "state": PAYMENT_RECONCILED,
+                }
+            )
+            payment.entitlement_id.sudo().state = ENTITLEMENT_REDEEMED
+        return redemption
+
+    def _transaction_id(self, transaction_id):
         transaction_id = (transaction_id or "").strip()
         if not transaction_id or len(transaction_id) > const.MAX_TXN_ID_LENGTH:
             raise RedemptionRefused(
@@ -65,50 +138,28 @@ class G2PVoucherRedemptionService(models.AbstractModel):
                     max=const.MAX_TXN_ID_LENGTH,
                 ),
             )
-        digest = keys.request_digest(code, transaction_id)
-        replay = self._replay(device, transaction_id, digest)
-        if replay:
-            return replay
-        voucher = self._find_voucher(device, code)
-        payment = voucher.payment_id
-        # The row lock makes concurrent redemptions of one payment take turns.
-        self.env.cr.execute(
-            "SELECT id FROM g2p_payment WHERE id = %s FOR UPDATE", (payment.id,)
-        )
-        replay = self._replay(device, transaction_id, digest)
-        if replay:
-            return replay
-        prior = self._accepted(payment)
-        if prior:
-            raise self._already(prior)
+        return transaction_id
+
+    @staticmethod
+    def _device_time(value):
+        """When an offline point says it paid (never later than now)."""
         now = fields.Datetime.now()
-        Redemption = self.env["g2p.voucher.redemption"].sudo()
-        redemption = Redemption.create(
-            {
-                "voucher_id": voucher.id,
-                "payment_id": payment.id,
-                "point_id": device.point_id.id,
-                "device_id": device.id,
-                "user_id": self.env.uid,
-                "transaction_id": transaction_id,
-                "request_digest": digest,
-                "amount": payment.amount_issued,
-                "currency_id": payment.currency_id.id,
-                "redeemed_at": now,
-            }
-        )
-        payment.sudo().write(
-            {
-                "status": PAYMENT_PAID,
-                "status_is_final": True,
-                "status_datetime": now,
-                "amount_paid": payment.amount_issued,
-                "payment_datetime": now,
-                "state": PAYMENT_RECONCILED,
-            }
-        )
-        payment.entitlement_id.sudo().state = ENTITLEMENT_REDEEMED
-        return Redemption._answer(redemption)
+        if not value:
+            return now
+        try:
+            when = fields.Datetime.to_datetime(str(value).replace("T", " ")[:19])
+        except ValueError:
+            when = None
+        if when is None:
+            raise RedemptionRefused(
+                const.ERR_BAD_REQUEST,
+                422,
+                _(
+                    "redeemed_at %(value)r is not a date and time.",
+                    value=str(value)[:40],
+                ),
+            )
+        return min(when, now)
 
     # ------------------------------------------------------------ helpers
     def _replay(self, device, transaction_id, digest):
@@ -136,7 +187,10 @@ class G2PVoucherRedemptionService(models.AbstractModel):
                     txn=transaction_id,
                 ),
             )
-        return self.env["g2p.voucher.redemption"]._answer(earlier, replay=True)
+        return dict(
+            self.env["g2p.voucher.redemption"]._answer(earlier, replay=True),
+            _record=earlier,
+        )
 
     def _accepted(self, payment):
         return (
@@ -166,8 +220,12 @@ class G2PVoucherRedemptionService(models.AbstractModel):
             details={"redeemed_at": when, "point": prior.point_id.name},
         )
 
-    def _find_voucher(self, device, code):
-        """The voucher ``code`` is, payable at ``device``'s point, or refused."""
+    def _find_voucher(self, device, code, at=None, offline=False):
+        """The voucher ``code`` is, payable at ``device``'s point, or refused.
+
+        ``at``: when it was paid (offline: expiry is judged then); ``offline``:
+        a cancelled voucher already paid out is a dispute, not a refusal.
+        """
         code = (code or "").strip()
         if not code or len(code) > const.MAX_CODE_LENGTH:
             raise RedemptionRefused(
@@ -218,7 +276,7 @@ class G2PVoucherRedemptionService(models.AbstractModel):
                 ),
                 payment=payment,
             )
-        if payment.status == PAYMENT_FAILED:
+        if payment.status == PAYMENT_FAILED and not offline:
             raise RedemptionRefused(
                 const.ERR_CANCELLED,
                 410,
@@ -226,7 +284,7 @@ class G2PVoucherRedemptionService(models.AbstractModel):
                 payment=payment,
             )
         expires = self._expires(voucher)
-        if expires and expires < fields.Datetime.now():
+        if expires and expires < (at or fields.Datetime.now()):
             raise RedemptionRefused(
                 const.ERR_EXPIRED,
                 410,

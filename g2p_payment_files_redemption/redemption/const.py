@@ -17,12 +17,24 @@ ERR_BAD_REQUEST = "BAD_REQUEST"  # 422: malformed body
 # What a check answers when the voucher can be paid.
 STATUS_PAYABLE = "payable"
 
-# Redemption states.
+# Redemption states: a claim synced from an offline point for a voucher
+# already redeemed elsewhere is disputed (an officer decides), never dropped.
 REDEMPTION_ACCEPTED = "accepted"
+REDEMPTION_DISPUTED = "disputed"
+REDEMPTION_REJECTED = "rejected"  # a dispute decided against the claim
+MODE_ONLINE = "online"
+MODE_OFFLINE = "offline"
+
+# What a sync answers per item.
+ITEM_ACCEPTED = "accepted"
+ITEM_DISPUTED = "disputed"
+ITEM_REFUSED = "refused"
 
 # Limits of what a device may send.
 MAX_CODE_LENGTH = 4096
 MAX_TXN_ID_LENGTH = 64
+MAX_SYNC_ITEMS = 500
+ERR_BATCH_TOO_LARGE = "BATCH_TOO_LARGE"  # 413
 
 # Device keys: "g2pr_<key id>_<secret>"; only a hash of the secret is stored.
 KEY_PREFIX = "g2pr"

@@ -1,10 +1,11 @@
-"""Online voucher redemption for the devices of redemption points (thin).
+"""Voucher redemption for the devices of redemption points (thin).
 
-``POST <root>/vouchers/check`` {code} and ``POST <root>/vouchers/redeem``
-{code, transaction_id}, authenticated by the device's key
-(``Authorization: Bearer g2pr_...``).  Refusals are 4xx answers with a
-stable ``code`` and a message a cashier understands; they are answered, not
-raised, so that the refusal log is kept.
+``POST <root>/vouchers/check`` {code}, ``POST <root>/vouchers/redeem``
+{code, transaction_id}, and ``POST <root>/vouchers/sync`` {items: [{code,
+transaction_id, redeemed_at}]} for redemptions made offline; authenticated
+by the device's key (``Authorization: Bearer g2pr_...``).  Refusals are 4xx
+answers with a stable ``code`` and a message a cashier understands; they are
+answered, not raised, so that the refusal log is kept.
 """
 
 from typing import Annotated
@@ -36,6 +37,22 @@ class RedeemRequest(CheckRequest):
         max_length=const.MAX_TXN_ID_LENGTH,
         description="The device's own id of this redemption: sending it again "
         "gets the same answer, never a second payment.",
+    )
+
+
+class SyncItem(RedeemRequest):
+    redeemed_at: str | None = Field(
+        default=None,
+        max_length=40,
+        description="When the point paid it (UTC, YYYY-MM-DD HH:MM:SS); "
+        "default: when it arrives.",
+    )
+
+
+class SyncRequest(BaseModel):
+    items: list[SyncItem] = Field(
+        description="Redemptions made offline, in any order; at most "
+        f"{const.MAX_SYNC_ITEMS} per request."
     )
 
 
@@ -97,3 +114,27 @@ def redeem_voucher(
         body,
         lambda svc, dev: svc._redeem(dev, body.code, body.transaction_id),
     )
+
+
+@redemption_router.post(
+    "/vouchers/sync", summary="Apply redemptions made offline, each exactly once"
+)
+def sync_redemptions(
+    body: SyncRequest,
+    env: Annotated[Environment, Depends(odoo_env)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> dict:
+    items = [item.model_dump() for item in body.items]
+    return _run(
+        env,
+        authorization,
+        "sync",
+        _NoCode(),
+        lambda svc, dev: svc._sync(dev, items),
+    )
+
+
+class _NoCode:
+    """A batch refused as a whole names no single code."""
+
+    code = None

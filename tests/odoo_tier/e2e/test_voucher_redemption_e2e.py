@@ -146,3 +146,87 @@ def test_fifty_concurrent_redemptions_of_one_voucher_pay_it_once(
     )
     assert status == 200 and body["status"] == "payable", body
     assert uuid.UUID(payments[0]["name"])
+
+
+def _sync(server, key, items):
+    return _post(server.url + ROOT + "/vouchers/sync", key, {"items": items})
+
+
+def test_offline_batches_apply_once_through_a_crash_and_conflicts_are_disputed(
+    odoo_db, odoo_server_factory, rpc_factory
+):
+    server = odoo_server_factory(odoo_db)
+    rpc = rpc_factory(server, odoo_db)
+    program, payments, codes = _prepared_voucher_program(rpc, 120)
+    key_a = _point_with_device(rpc, "Shop A", program)
+    key_b = _point_with_device(rpc, "Shop B", program)
+    by_payment = {}
+    for code in codes:
+        by_payment.setdefault(code["payment_id"][0], code["data"])
+    vouchers = [by_payment[p["id"]] for p in payments]
+    batch_a = [
+        {
+            "code": vouchers[i],
+            "transaction_id": f"A-{i}",
+            "redeemed_at": "2026-12-01 09:00:00",
+        }
+        for i in range(100)
+    ]
+    batch_b = [
+        {
+            "code": vouchers[i],
+            "transaction_id": f"B-{i}",
+            "redeemed_at": "2026-12-01 11:00:00",
+        }
+        for i in range(80, 120)
+    ]
+    # Shop A's sync is cut by a crash of the server (kill -9)...
+    outcome = {}
+    sender = threading.Thread(
+        target=lambda: outcome.update(a=_safe_sync(server, key_a, batch_a))
+    )
+    sender.start()
+    time.sleep(0.3)
+    server.kill()
+    sender.join(timeout=120)
+    # ... and sent again, whole, once the server is back.
+    server = odoo_server_factory(odoo_db)
+    rpc = rpc_factory(server, odoo_db)
+    status, answer = _sync(server, key_a, batch_a)
+    assert status == 200, answer
+    assert (answer["accepted"], answer["disputed"], answer["refused"]) == (100, 0, 0)
+    status, answer = _sync(server, key_b, batch_b)
+    assert (answer["accepted"], answer["disputed"]) == (20, 20), answer
+    disputed = [r for r in answer["results"] if r["result"] == "disputed"]
+    assert {r["first_redemption"]["point"] for r in disputed} == {"Shop A"}
+    # Sent again: nothing changes.
+    status, again = _sync(server, key_b, batch_b)
+    assert (again["accepted"], again["disputed"]) == (20, 20)
+    assert all(r["replay"] for r in again["results"])
+    ids = [p["id"] for p in payments]
+    accepted = rpc.call(
+        "g2p.voucher.redemption",
+        "read_group",
+        [("payment_id", "in", ids), ("state", "=", "accepted")],
+        ["payment_id"],
+        ["payment_id"],
+    )
+    assert len(accepted) == 120
+    assert all(group["payment_id_count"] == 1 for group in accepted)
+    assert (
+        rpc.call("g2p.voucher.redemption", "search_count", [("state", "=", "disputed")])
+        == 20
+    )
+    assert (
+        rpc.call(
+            "g2p.payment", "search_count", [("id", "in", ids), ("status", "=", "paid")]
+        )
+        == 120
+    )
+
+
+def _safe_sync(server, key, items):
+    try:
+        return _sync(server, key, items)
+    except (ConnectionError, urllib.error.URLError) as exc:
+        return exc
