@@ -4,7 +4,7 @@ from odoo.exceptions import UserError, ValidationError
 from .. import const
 from ..rendering import TemplateError, check_inline, render_inline
 from ..vouchers.errors import VoucherError
-from ..vouchers.payloads import build_payload
+from ..vouchers.payloads import build_payload, merge_claims
 
 # Labels of the stored error-correction codes (upstream's python-qrcode
 # constants, const.QR_ERROR_CORRECT_SELECTION), from least to most robust.
@@ -232,12 +232,17 @@ class G2PPaymentFileQRCodeConfig(models.Model):
             self._get_issuer() if self.data_type in const.SIGNED_DATA_TYPES else None
         )
         now = now or fields.Datetime.now()
+        extra = (
+            self._extra_claims(records)
+            if self.data_type in const.SIGNED_DATA_TYPES
+            else {}
+        )
         payloads = {}
         for record in records:
             try:
                 payloads[record.id] = build_payload(
                     self.data_type,
-                    rendered[record.id],
+                    merge_claims(rendered[record.id], extra.get(record.id)),
                     signer=signer,
                     issuer=issuer,
                     validity_seconds=validity,
@@ -247,6 +252,13 @@ class G2PPaymentFileQRCodeConfig(models.Model):
             except VoucherError as exc:
                 self._raise_payload_error(record, exc)
         return payloads
+
+    def _extra_claims(self, records):
+        """Claims other addons add to the signed codes: {record id: claims}.
+
+        None here; the redemption addon adds each voucher's status list entry.
+        """
+        return {}
 
     def render_datas_and_store(
         self, res_model, res_ids, key_set=None, res_id_field_in_qrcode_model=None

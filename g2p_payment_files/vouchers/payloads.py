@@ -31,8 +31,8 @@ class Signer:
     def from_pem(cls, pem: str, kid: str, passphrase: str | None = None):
         return cls(load_private_key(pem, passphrase), kid)
 
-    def jwt(self, claims: dict) -> str:
-        return sign_jwt(claims, self.signing_key, self.kid)
+    def jwt(self, claims: dict, typ: str | None = None) -> str:
+        return sign_jwt(claims, self.signing_key, self.kid, typ=typ)
 
     def cwt(self, claims: dict, prefix: str = "") -> str:
         return sign_cwt(claims, self.signing_key, self.kid, prefix)
@@ -89,6 +89,21 @@ def build_claims(obj: dict, *, issuer=None, validity_seconds=None, now=None) -> 
             raise PayloadError("the voucher validity must be positive")
         claims["exp"] = issued_at + int(validity_seconds)
     return claims
+
+
+def merge_claims(rendered: str, extra: dict | None) -> str:
+    """The rendered claims with ``extra`` claims added (the template's win).
+
+    Left as rendered when there is nothing to add or it is not a JSON object
+    (``build_payload`` then says why).
+    """
+    if not extra:
+        return rendered
+    try:
+        claims = parse_json_object(rendered)
+    except PayloadError:
+        return rendered
+    return json.dumps({**extra, **claims}, ensure_ascii=False)
 
 
 def build_payload(

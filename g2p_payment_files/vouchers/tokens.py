@@ -83,8 +83,12 @@ def _json_compact(value) -> bytes:
         raise PayloadError("the claims are not JSON serialisable: %s" % exc) from exc
 
 
-def sign_jwt(claims: dict, key, kid: str, *, alg: str | None = None) -> str:
+def sign_jwt(
+    claims: dict, key, kid: str, *, alg: str | None = None, typ: str | None = None
+) -> str:
     """A compact JWS over the JSON claims; header ``{"alg", "kid", "typ": "JWT"}``.
+
+    ``typ``: another media type (e.g. ``statuslist+jwt`` for a status list).
 
     ``key`` is a ``SigningKey`` (reused across a batch) or a ``cryptography``
     private key.  The claims are serialised here (UTF-8, no NaN) and handed to
@@ -94,7 +98,8 @@ def sign_jwt(claims: dict, key, kid: str, *, alg: str | None = None) -> str:
     key = _prepared(key, alg)
     payload = _json_compact(claims)
     try:
-        return jws.sign(payload, key.jose_key, headers={"kid": kid}, algorithm=key.alg)
+        headers = {"kid": kid, **({"typ": typ} if typ else {})}
+        return jws.sign(payload, key.jose_key, headers=headers, algorithm=key.alg)
     except JOSEError as exc:
         raise KeyMaterialError("cannot sign the JWT: %s" % exc) from exc
 

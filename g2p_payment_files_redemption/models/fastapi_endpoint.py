@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from ..routers import redemption_router
+from ..routers import redemption_router, status_list_router
 
 
 class FastapiEndpoint(models.Model):
@@ -14,4 +14,8 @@ class FastapiEndpoint(models.Model):
     def _get_fastapi_routers(self):
         if self.app == "voucher_redemption":
             return [redemption_router]
-        return super()._get_fastapi_routers()
+        routers = super()._get_fastapi_routers()
+        if self.app == "payment":
+            # Published next to the JWKS, for the same offline verifiers.
+            routers = [*routers, status_list_router]
+        return routers

@@ -1,1 +1,1 @@
-from . import test_redeem_offline, test_redeem_online
+from . import test_redeem_offline, test_redeem_online, test_status_list

@@ -1,6 +1,7 @@
 """build_payload: the four data types and their error messages."""
 
 import datetime
+import json
 
 import pytest
 
@@ -127,3 +128,12 @@ def test_signer_from_encrypted_pem(jwks, signer):
 def test_signer_needs_kid(signer):
     with pytest.raises(KeyMaterialError, match="kid"):
         payloads.Signer(signer.key, "")
+
+
+def test_extra_claims_are_merged_and_the_template_wins():
+    merged = payloads.merge_claims(
+        '{"amount": 5, "status": "mine"}', {"status": "x", "idx": 3}
+    )
+    assert json.loads(merged) == {"amount": 5, "status": "mine", "idx": 3}
+    assert payloads.merge_claims("{bad", {"a": 1}) == "{bad"
+    assert payloads.merge_claims('{"a": 1}', None) == '{"a": 1}'
