@@ -13,6 +13,8 @@
         "views/redemption_point_views.xml",
         "views/voucher_redemption_views.xml",
         "wizard/redemption_device_key_views.xml",
+        "wizard/voucher_cancel_views.xml",
+        "views/payment_views.xml",
         "views/menus.xml",
         "data/fastapi_endpoint.xml",
     ],

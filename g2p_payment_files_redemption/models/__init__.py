@@ -3,6 +3,8 @@ from . import (
     payment,
     payment_file_qrcode,
     payment_file_qrcode_config,
+    payment_manager_file,
+    payment_voucher_issue,
     redemption_device,
     redemption_point,
     redemption_refusal,

@@ -276,6 +276,16 @@ class G2PVoucherRedemptionService(models.AbstractModel):
                 ),
                 payment=payment,
             )
+        replaced = voucher.voucher_issue != (payment.voucher_issue or 1)
+        if (replaced or payment.voucher_cancelled) and not offline:
+            raise RedemptionRefused(
+                const.ERR_CANCELLED,
+                410,
+                _("This voucher was replaced by a newer one. Do not pay.")
+                if replaced
+                else _("This voucher was cancelled. Do not pay."),
+                payment=payment,
+            )
         if payment.status == PAYMENT_FAILED and not offline:
             raise RedemptionRefused(
                 const.ERR_CANCELLED,

@@ -66,7 +66,11 @@ class G2PVoucherRedemptionSync(models.AbstractModel):
             "SELECT id FROM g2p_payment WHERE id = %s FOR UPDATE", (payment.id,)
         )
         prior = self._accepted(payment)
-        cancelled = payment.status == PAYMENT_FAILED
+        cancelled = (
+            payment.status == PAYMENT_FAILED
+            or payment.voucher_cancelled
+            or voucher.voucher_issue != (payment.voucher_issue or 1)
+        )
         if prior or cancelled:
             claim = self._record(
                 device,

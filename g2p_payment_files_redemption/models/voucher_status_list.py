@@ -34,13 +34,20 @@ class G2PVoucherStatusList(models.AbstractModel):
         cr = self.env.cr
         cr.execute("SELECT COALESCE(MAX(voucher_status_idx), 0) FROM g2p_payment")
         size = cr.fetchone()[0] + 1
+        # Invalid: the current voucher of a payment redeemed, failed or whose
+        # voucher is cancelled, and every voucher a reissue replaced.
         cr.execute(
             """
             SELECT p.voucher_status_idx FROM g2p_payment p
              WHERE p.voucher_status_idx IS NOT NULL
-               AND (p.status = %s OR EXISTS (
+               AND (p.status = %s OR p.voucher_cancelled OR EXISTS (
                     SELECT 1 FROM g2p_voucher_redemption r
                      WHERE r.payment_id = p.id AND r.state = %s))
+            UNION
+            SELECT q.status_idx FROM g2p_payment_file_qrcode q
+              JOIN g2p_payment p ON p.id = q.payment_id
+             WHERE p.voucher_issue > 1 AND q.status_idx IS NOT NULL
+               AND q.voucher_issue < p.voucher_issue
             """,
             (PAYMENT_FAILED, const.REDEMPTION_ACCEPTED),
         )

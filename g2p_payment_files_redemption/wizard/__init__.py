@@ -1,1 +1,1 @@
-from . import redemption_device_key
+from . import redemption_device_key, voucher_cancel
