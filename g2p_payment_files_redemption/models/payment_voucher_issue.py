@@ -22,7 +22,6 @@ class G2PPaymentVoucherIssue(models.Model):
     _inherit = "g2p.payment"  # pylint: disable=consider-merging-classes-inherited
 
     voucher_issue = fields.Integer(
-        "Voucher Issue",
         default=1,
         readonly=True,
         copy=False,

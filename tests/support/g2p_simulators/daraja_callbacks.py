@@ -68,7 +68,7 @@ class CallbackMixin:
             headers={"Content-Type": "application/json"},
         )
         entry = {
-            "ocid": (body.get("Result") or {}).get("OriginatorConversationID"),
+            "ocid": _payment_ocid(body),
             "url": target,
             "kind": "timeout" if url.rstrip("/").endswith("timeout") else "result",
             "status": None,
@@ -104,6 +104,20 @@ class CallbackMixin:
         with self.lock:
             finished = self.callbacks_sent + self.callbacks_failed
             return self.callbacks_scheduled == finished
+
+
+def _payment_ocid(body):
+    """The OCID of the payment a callback is about: on top of a B2C result, in
+    the parameters of a status result (whose top ids are the query's)."""
+    result = body.get("Result") or {}
+    params = (result.get("ResultParameters") or {}).get("ResultParameter") or []
+    for item in params if isinstance(params, list) else [params]:
+        if item.get("Key") in (
+            "OriginatorConversationID",
+            "Originator Conversation ID",
+        ):
+            return item.get("Value")
+    return result.get("OriginatorConversationID")
 
 
 def _result_desc(raw):
