@@ -21,6 +21,7 @@ or JWKS unavailable.
 """
 
 import argparse
+import base64
 import functools
 import json
 import sys
@@ -360,6 +361,45 @@ def load_jwks(source, timeout=10):
     return jwks
 
 
+def load_status_list(source, jwks, *, now=None, timeout=10):
+    """The claims of a signed status list (statuslist+jwt) from a URL or file."""
+    if source.startswith(("https://", "http://")):
+        with urllib.request.urlopen(source, timeout=timeout) as response:  # noqa: S310
+            token = response.read(_MAX_JWKS_BYTES + 1).decode()
+    else:
+        with open(source, encoding="utf-8") as handle:
+            token = handle.read()
+    claims = verify_jwt(token.strip(), jwks, now=now)
+    if not isinstance(claims.get("status_list"), dict):
+        raise VerificationError("%s is not a status list" % source)
+    return claims
+
+
+def check_status(claims, status_list):
+    """Raise VerificationError if the list marks this voucher (idx) as not VALID."""
+    ref = (claims.get("status") or {}).get("status_list") or {}
+    if "idx" not in ref:
+        return  # a voucher issued before status lists: nothing to check
+    if ref.get("uri") != status_list.get("sub"):
+        raise VerificationError("the voucher points at another status list")
+    bits = int(status_list["status_list"].get("bits", 1))
+    lst = status_list["status_list"]["lst"]
+    array = zlib.decompress(base64.urlsafe_b64decode(lst + "=" * (-len(lst) % 4)))
+    index = int(ref["idx"]) * bits
+    value = (
+        (array[index // 8] >> (index % 8)) & ((1 << bits) - 1)
+        if index // 8 < len(array)
+        else 0
+    )
+    if value:
+        raise VerificationError(
+            "the voucher is redeemed, cancelled or replaced (status list of %s)"
+            % time.strftime(
+                "%Y-%m-%d %H:%M UTC", time.gmtime(status_list.get("iat", 0))
+            )
+        )
+
+
 def _json_default(value):
     if isinstance(value, bytes):
         return value.hex()
@@ -374,6 +414,9 @@ def main(argv=None):
     parser.add_argument("--cwt-prefix", default="", help='CWT text prefix, e.g. "HC1:"')
     parser.add_argument("--now", type=float, help="check times against this epoch")
     parser.add_argument("--leeway", type=int, default=0, help="clock skew, seconds")
+    parser.add_argument(
+        "--status-list", help="statuslist+jwt URL or file: refuse spent vouchers"
+    )
     parser.add_argument("payload", help="the scanned payload, or - to read stdin")
     args = parser.parse_args(argv)
     payload = sys.stdin.read() if args.payload == "-" else args.payload
@@ -386,9 +429,16 @@ def main(argv=None):
         claims = verify_payload(
             payload, jwks, now=args.now, cwt_prefix=args.cwt_prefix, leeway=args.leeway
         )
-    except VerificationError as exc:
+        if args.status_list:
+            check_status(claims, load_status_list(args.status_list, jwks, now=args.now))
+    except VerificationError as exc:  # before ValueError: it is one
         sys.stderr.write("invalid: %s\n" % exc)
         return 1
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(
+            "error: cannot load status list %s: %s\n" % (args.status_list, exc)
+        )
+        return 2
     sys.stdout.write(
         json.dumps(claims, indent=2, sort_keys=True, default=_json_default) + "\n"
     )

@@ -298,3 +298,44 @@ def test_verify_py_imports_nothing_from_the_package():
     source = VERIFY_PY.read_text()
     assert "from ." not in source
     assert "import odoo" not in source and "from odoo" not in source
+
+
+def _status_list_file(
+    tmp_path, signer, invalid, sub="https://g2p.example/statuslists/1"
+):
+    array = bytearray(4)
+    for index in invalid:
+        array[index // 8] |= 1 << (index % 8)
+    lst = base64.urlsafe_b64encode(zlib.compress(bytes(array), 9)).rstrip(b"=").decode()
+    claims = {
+        "sub": sub,
+        "iat": NOW,
+        "ttl": 300,
+        "status_list": {"bits": 1, "lst": lst},
+    }
+    path = tmp_path / "statuslist.jwt"
+    path.write_text(signer.jwt(claims, typ="statuslist+jwt"))
+    return str(path)
+
+
+def test_status_list_refuses_spent_vouchers_and_passes_valid_ones(
+    signers, jwks, tmp_path
+):
+    signer = signers["EC"]
+    ref = {"status_list": {"idx": 5, "uri": "https://g2p.example/statuslists/1"}}
+    claims = json.dumps({**json.loads(TEMPLATE), "status": ref})
+    voucher = payloads.build_payload(
+        "jwt", claims, signer=signer, issuer="https://g2p.example", now=NOW
+    )
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps(jwks))
+    args = ["--jwks", str(jwks_file), "--now", str(NOW)]
+    spent = _status_list_file(tmp_path, signer, {5})
+    assert verify.main([*args, "--status-list", spent, voucher]) == 1
+    valid = _status_list_file(tmp_path, signer, {4, 6})
+    assert verify.main([*args, "--status-list", valid, voucher]) == 0
+    other = _status_list_file(tmp_path, signer, set(), sub="https://elsewhere/1")
+    assert verify.main([*args, "--status-list", other, voucher]) == 1
+    # A voucher without an entry (issued before status lists) is not refused.
+    old = _payload(signer, "jwt")
+    assert verify.main([*args, "--status-list", spent, old]) == 0
