@@ -29,6 +29,8 @@ WARMUP = 200  # the real base prepares in a job from 200 entitlements
 class Bench:
     """The cluster, database, server and program of one benchmark run."""
 
+    MODULES = "g2p_payment_files"  # what the database gets (and its dependencies)
+
     def __init__(self, args):
         self.args = args
         self.work = Path(args.work_dir) / f"{args.base}-{time.strftime('%H%M%S')}"
@@ -66,7 +68,7 @@ class Bench:
             "-d",
             self.db,
             "-i",
-            "g2p_payment_files",
+            self.MODULES,
             "--without-demo=all",
             "--stop-after-init",
             "--no-http",
@@ -84,7 +86,7 @@ class Bench:
             )
         if done.returncode:
             tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
-            raise SystemExit(f"installing g2p_payment_files failed ({log}):\n{tail}")
+            raise SystemExit(f"installing {self.MODULES} failed ({log}):\n{tail}")
         self.conn = self.target.connect(self.db)
         self.cr = self.conn.cursor()
         queued = state.has_queue_job(self.cr)
