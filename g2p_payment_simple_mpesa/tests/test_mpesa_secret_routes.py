@@ -20,7 +20,8 @@ ROLES = {
 
 
 def role_users(env):
-    return {
+    """The three program roles, and a settings administrator."""
+    users = {
         role: new_test_user(
             env,
             login="routes-" + role.replace(" ", "-"),
@@ -28,6 +29,12 @@ def role_users(env):
         )
         for role, group in ROLES.items()
     }
+    admin = new_test_user(
+        env,
+        login="routes-admin",
+        groups="base.group_user,base.group_system,g2p_registry_base.group_g2p_admin",
+    )
+    return users, admin
 
 
 @tagged("post_install", "-at_install")
@@ -35,12 +42,7 @@ class TestSecretRoutesSimpleMpesa(MpesaCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.users = role_users(cls.env)
-        cls.admin = new_test_user(
-            cls.env,
-            login="routes-admin",
-            groups="base.group_user,base.group_system,g2p_registry_base.group_g2p_admin",
-        )
+        cls.users, cls.admin = role_users(cls.env)
         cls.listener = SimulatorServer(agents=[])
         cls.listener.start()
         cls.addClassCleanup(cls.listener.stop)
@@ -155,12 +157,7 @@ class TestSecretRoutesDaraja(DarajaCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.users = role_users(cls.env)
-        cls.admin = new_test_user(
-            cls.env,
-            login="routes-admin",
-            groups="base.group_user,base.group_system,g2p_registry_base.group_g2p_admin",
-        )
+        cls.users, cls.admin = role_users(cls.env)
 
     def test_program_roles_cannot_change_any_daraja_route(self):
         attempts = {
