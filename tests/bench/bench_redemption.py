@@ -24,6 +24,7 @@ Usage::
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -48,7 +49,13 @@ import run as tier  # noqa: E402
 from cycle_bench_setup import Bench  # noqa: E402
 from g2p_scale import servers  # noqa: E402
 
-from g2p_payment_files_redemption.redemption import status_list  # noqa: E402
+# The addon's Odoo-free part, without running its __init__ (Odoo models).
+_spec = importlib.util.spec_from_file_location(
+    "bench_status_list",
+    REPO / "g2p_payment_files_redemption" / "redemption" / "status_list.py",
+)
+status_list = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(status_list)
 
 ROOT = "/apiv1redemption"
 POINTS = 20
