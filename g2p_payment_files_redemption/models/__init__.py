@@ -1,4 +1,5 @@
 from . import (
+    cycle,
     fastapi_endpoint,
     payment,
     payment_file_qrcode,

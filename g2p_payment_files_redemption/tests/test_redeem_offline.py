@@ -117,3 +117,36 @@ class TestRedeemOffline(RedemptionCase):
         )
         self.assertIn("cancelled", claim.resolution)
         self.assertEqual(payment.status, "failed")
+
+
+@tagged("post_install", "-at_install")
+class TestCycleFigures(RedemptionCase):
+    def test_the_cycle_counts_who_was_actually_paid(self):
+        redeemed, cancelled, disputed = self.payments()[:3]
+        self.redeem(self.code_of(redeemed))
+        cancelled.status = "failed"
+        other = self.env["g2p.redemption.point"].create(
+            {"name": "Far Shop", "program_ids": [(6, 0, self.program.ids)]}
+        )
+        _device, key = self.keyed_device(other, "Far till")
+        self.redeem(self.code_of(disputed), "d-1")
+        self.post(
+            "/vouchers/sync",
+            {"items": [{"code": self.code_of(disputed), "transaction_id": "d-2"}]},
+            key=key,
+        )
+        self.cycle.invalidate_recordset()
+        cycle = self.cycle
+        self.assertEqual(cycle.voucher_issued_count, 3)
+        self.assertEqual(cycle.voucher_redeemed_count, 2)
+        self.assertEqual(
+            cycle.voucher_redeemed_amount,
+            redeemed.amount_issued + disputed.amount_issued,
+        )
+        self.assertEqual(cycle.voucher_cancelled_count, 1)
+        self.assertEqual(cycle.voucher_disputed_count, 1)
+        self.assertAlmostEqual(cycle.voucher_redeemed_percent, 200 / 3)
+        action = cycle.action_view_voucher_disputes()
+        self.assertEqual(
+            self.env["g2p.voucher.redemption"].search(action["domain"]).point_id, other
+        )
