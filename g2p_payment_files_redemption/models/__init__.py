@@ -11,6 +11,7 @@ from . import (
     redemption_refusal,
     voucher_redemption,
     voucher_redemption_service,
+    voucher_redemption_sql,
     voucher_redemption_sync,
     voucher_status_list,
 )

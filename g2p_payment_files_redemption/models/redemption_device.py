@@ -76,9 +76,18 @@ class G2PRedemptionDevice(models.Model):
         key_id, secret = keys.split(key)
         if not key_id:
             return self.browse()
-        device = self.sudo().search([("key_id", "=", key_id)], limit=1)
-        if not (
-            device and device.point_id.active and keys.matches(secret, device.key_hash)
-        ):
+        # One query on every device request (the ORM would take three).
+        self.flush_model(["key_id", "key_hash", "active", "point_id"])
+        self.env["g2p.redemption.point"].flush_model(["active"])
+        self.env.cr.execute(
+            "SELECT d.id, d.key_hash FROM g2p_redemption_device d "
+            "JOIN g2p_redemption_point p ON p.id = d.point_id "
+            "WHERE d.key_id = %s AND d.active AND p.active",
+            (key_id,),
+        )
+        row = self.env.cr.fetchone()
+        if not (row and keys.matches(secret, row[1])):
             return self.browse()
+        device = self.browse(row[0])
+        device.fetch(["point_id"])  # not every field (the key hash among them)
         return device

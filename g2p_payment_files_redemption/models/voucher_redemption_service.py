@@ -9,8 +9,6 @@ the same transaction id again gets the same answer; with other content, it
 is refused.  Every refusal is logged for the point's fraud review.
 """
 
-from datetime import timedelta
-
 from odoo import _, api, fields, models
 
 from odoo.addons.g2p_payment_files.vouchers import verify
@@ -46,11 +44,11 @@ class G2PVoucherRedemptionService(models.AbstractModel):
     @api.model
     def _check(self, device, code):
         """What the cashier sees before paying: payable, or why not."""
-        voucher = self._find_voucher(device, code)
-        prior = self._accepted(voucher.payment_id)
-        if prior:
-            raise self._already(prior)
-        return dict(self._describe(voucher), status=const.STATUS_PAYABLE)
+        found = self._find_voucher(device, code)
+        met = self._ledger_met(device, None, found.payment)
+        if met:
+            raise self._already(met.record)
+        return dict(self._describe(found), status=const.STATUS_PAYABLE)
 
     @api.model
     def _redeem(self, device, code, transaction_id):
@@ -59,28 +57,25 @@ class G2PVoucherRedemptionService(models.AbstractModel):
         digest = keys.request_digest(code, transaction_id)
         replay = self._replay(device, transaction_id, digest)
         if replay:
-            replay.pop("_record")
-            return replay
-        voucher = self._find_voucher(device, code)
-        payment = voucher.payment_id
+            return self.env["g2p.voucher.redemption"]._answer(replay, replay=True)
+        found = self._find_voucher(device, code)
         # The row lock makes concurrent redemptions of one payment take turns.
         self.env.cr.execute(
-            "SELECT id FROM g2p_payment WHERE id = %s FOR UPDATE", (payment.id,)
+            "SELECT id FROM g2p_payment WHERE id = %s FOR UPDATE", (found.payment.id,)
         )
-        replay = self._replay(device, transaction_id, digest)
-        if replay:
-            replay.pop("_record")
-            return replay
-        prior = self._accepted(payment)
-        if prior:
-            raise self._already(prior)
-        redemption = self._record(device, voucher, transaction_id, digest)
+        met = self._ledger_met(device, transaction_id, found.payment)
+        if met and met.mine:
+            replay = self._replayed(met, transaction_id, digest)
+            return self.env["g2p.voucher.redemption"]._answer(replay, replay=True)
+        if met:
+            raise self._already(met.record)
+        redemption = self._record(device, found, transaction_id, digest)
         return self.env["g2p.voucher.redemption"]._answer(redemption)
 
     def _record(
         self,
         device,
-        voucher,
+        found,
         transaction_id,
         digest,
         when=None,
@@ -89,7 +84,7 @@ class G2PVoucherRedemptionService(models.AbstractModel):
         dispute_of=None,
     ):
         """One ledger row; an accepted one pays the payment and its entitlement."""
-        payment = voucher.payment_id
+        payment = found.payment
         now = fields.Datetime.now()
         # The ledger row is the record of the redemption: no chatter message,
         # follower or tracking on each one (they cost more than the rest).
@@ -100,14 +95,14 @@ class G2PVoucherRedemptionService(models.AbstractModel):
             .with_context(**quiet)
             .create(
                 {
-                    "voucher_id": voucher.id,
+                    "voucher_id": found.voucher.id,
                     "payment_id": payment.id,
                     "point_id": device.point_id.id,
                     "device_id": device.id,
                     "user_id": self.env.uid,
                     "transaction_id": transaction_id,
                     "request_digest": digest,
-                    "amount": payment.amount_issued,
+                    "amount": found.amount,
                     "currency_id": payment.currency_id.id,
                     "redeemed_at": when or now,
                     "mode": mode,
@@ -123,14 +118,14 @@ class G2PVoucherRedemptionService(models.AbstractModel):
                     "status": PAYMENT_PAID,
                     "status_is_final": True,
                     "status_datetime": now,
-                    "amount_paid": payment.amount_issued,
+                    "amount_paid": found.amount,
                     "payment_datetime": when or now,
                     "state": PAYMENT_RECONCILED,
                 }
             )
-            payment.entitlement_id.sudo().with_context(**quiet).write(
-                {"state": ENTITLEMENT_REDEEMED}
-            )
+            self.env["g2p.entitlement"].sudo().browse(
+                found.entitlement_id
+            ).with_context(**quiet).write({"state": ENTITLEMENT_REDEEMED})
         return redemption
 
     def _transaction_id(self, transaction_id):
@@ -169,21 +164,13 @@ class G2PVoucherRedemptionService(models.AbstractModel):
 
     # ------------------------------------------------------------ helpers
     def _replay(self, device, transaction_id, digest):
-        """The first answer to this transaction id, or None; refused if altered."""
-        earlier = (
-            self.env["g2p.voucher.redemption"]
-            .sudo()
-            .search(
-                [
-                    ("device_id", "=", device.id),
-                    ("transaction_id", "=", transaction_id),
-                ],
-                limit=1,
-            )
-        )
-        if not earlier:
-            return None
-        if earlier.request_digest != digest:
+        """The device's earlier redemption of this transaction id, or None."""
+        met = self._ledger_met(device, transaction_id)
+        return self._replayed(met, transaction_id, digest) if met else None
+
+    @staticmethod
+    def _replayed(met, transaction_id, digest):
+        if met.digest != digest:
             raise RedemptionRefused(
                 const.ERR_TXN_REUSED,
                 409,
@@ -193,23 +180,7 @@ class G2PVoucherRedemptionService(models.AbstractModel):
                     txn=transaction_id,
                 ),
             )
-        return dict(
-            self.env["g2p.voucher.redemption"]._answer(earlier, replay=True),
-            _record=earlier,
-        )
-
-    def _accepted(self, payment):
-        return (
-            self.env["g2p.voucher.redemption"]
-            .sudo()
-            .search(
-                [
-                    ("payment_id", "=", payment.id),
-                    ("state", "=", const.REDEMPTION_ACCEPTED),
-                ],
-                limit=1,
-            )
-        )
+        return met.record
 
     def _already(self, prior):
         when = fields.Datetime.to_string(prior.redeemed_at)
@@ -227,7 +198,7 @@ class G2PVoucherRedemptionService(models.AbstractModel):
         )
 
     def _find_voucher(self, device, code, at=None, offline=False):
-        """The voucher ``code`` is, payable at ``device``'s point, or refused.
+        """The voucher ``code`` is (a ``Found``), payable at ``device``'s point.
 
         ``at``: when it was paid (offline: expiry is judged then); ``offline``:
         a cancelled voucher already paid out is a dispute, not a refusal.
@@ -242,19 +213,8 @@ class G2PVoucherRedemptionService(models.AbstractModel):
                     max=const.MAX_CODE_LENGTH,
                 ),
             )
-        voucher = (
-            self.env["g2p.payment.file.qrcode"]
-            .sudo()
-            .search(
-                [
-                    ("code_digest", "=", keys.code_digest(code)),
-                    ("payment_id", "!=", False),
-                ],
-                order="id desc",
-                limit=1,
-            )
-        )
-        if not voucher:
+        found = self._lookup_voucher(device, code)
+        if not found:
             if verify.looks_like_jwt(code):
                 raise RedemptionRefused(
                     const.ERR_FORGED,
@@ -269,8 +229,8 @@ class G2PVoucherRedemptionService(models.AbstractModel):
                 404,
                 _("Unknown voucher: no voucher was issued with this code. Do not pay."),
             )
-        payment = voucher.payment_id
-        if payment.program_id not in device.point_id.program_ids:
+        payment = found.payment
+        if not found.serves:
             raise RedemptionRefused(
                 const.ERR_NOT_FOR_POINT,
                 403,
@@ -282,8 +242,8 @@ class G2PVoucherRedemptionService(models.AbstractModel):
                 ),
                 payment=payment,
             )
-        replaced = voucher.voucher_issue != (payment.voucher_issue or 1)
-        if (replaced or payment.voucher_cancelled) and not offline:
+        replaced = found.issue != found.current_issue
+        if (replaced or found.cancelled) and not offline:
             raise RedemptionRefused(
                 const.ERR_CANCELLED,
                 410,
@@ -292,41 +252,36 @@ class G2PVoucherRedemptionService(models.AbstractModel):
                 else _("This voucher was cancelled. Do not pay."),
                 payment=payment,
             )
-        if payment.status == PAYMENT_FAILED and not offline:
+        if found.status == PAYMENT_FAILED and not offline:
             raise RedemptionRefused(
                 const.ERR_CANCELLED,
                 410,
                 _("This voucher was cancelled. Do not pay."),
                 payment=payment,
             )
-        expires = self._expires(voucher)
-        if expires and expires < (at or fields.Datetime.now()):
+        if found.expires and found.expires < (at or fields.Datetime.now()):
             raise RedemptionRefused(
                 const.ERR_EXPIRED,
                 410,
                 _(
                     "This voucher expired on %(when)s. Do not pay.",
-                    when=fields.Datetime.to_string(expires),
+                    when=fields.Datetime.to_string(found.expires),
                 ),
                 payment=payment,
             )
-        return voucher
+        return found
 
-    @staticmethod
-    def _expires(voucher):
-        days = voucher.qrcode_config_id.validity_days
-        return voucher.create_date + timedelta(days=days) if days else None
-
-    def _describe(self, voucher):
-        payment = voucher.payment_id
-        expires = self._expires(voucher)
+    def _describe(self, found):
+        payment = found.payment
         return {
             "payment": payment.name,
             "beneficiary": payment.partner_id.name,
             "amount": payment.amount_issued,
             "currency": payment.currency_id.name or None,
             "program": payment.program_id.name,
-            "expires_at": fields.Datetime.to_string(expires) if expires else None,
+            "expires_at": fields.Datetime.to_string(found.expires)
+            if found.expires
+            else None,
         }
 
     @api.model

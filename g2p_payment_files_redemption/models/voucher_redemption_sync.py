@@ -59,22 +59,25 @@ class G2PVoucherRedemptionSync(models.AbstractModel):
         digest = keys.request_digest(code, transaction_id)
         earlier = self._replay(device, transaction_id, digest)
         if earlier:
-            return self._item_result(earlier["_record"], replay=True)
-        voucher = self._find_voucher(device, code, at=when, offline=True)
-        payment = voucher.payment_id
+            return self._item_result(earlier, replay=True)
+        found = self._find_voucher(device, code, at=when, offline=True)
         self.env.cr.execute(
-            "SELECT id FROM g2p_payment WHERE id = %s FOR UPDATE", (payment.id,)
+            "SELECT id FROM g2p_payment WHERE id = %s FOR UPDATE", (found.payment.id,)
         )
-        prior = self._accepted(payment)
+        met = self._ledger_met(device, transaction_id, found.payment)
+        if met and met.mine:
+            replay = self._replayed(met, transaction_id, digest)
+            return self._item_result(replay, replay=True)
+        prior = met.record if met else None
         cancelled = (
-            payment.status == PAYMENT_FAILED
-            or payment.voucher_cancelled
-            or voucher.voucher_issue != (payment.voucher_issue or 1)
+            found.status == PAYMENT_FAILED
+            or found.cancelled
+            or found.issue != found.current_issue
         )
         if prior or cancelled:
             claim = self._record(
                 device,
-                voucher,
+                found,
                 transaction_id,
                 digest,
                 when=when,
@@ -88,7 +91,7 @@ class G2PVoucherRedemptionSync(models.AbstractModel):
                 )
             return self._item_result(claim)
         redemption = self._record(
-            device, voucher, transaction_id, digest, when=when, mode=const.MODE_OFFLINE
+            device, found, transaction_id, digest, when=when, mode=const.MODE_OFFLINE
         )
         return self._item_result(redemption)
 

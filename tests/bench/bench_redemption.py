@@ -28,6 +28,7 @@ import importlib.util
 import json
 import os
 import random
+import signal
 import statistics
 import sys
 import threading
@@ -47,7 +48,7 @@ for _path in (
 
 import run as tier  # noqa: E402
 from cycle_bench_setup import Bench  # noqa: E402
-from g2p_scale import servers  # noqa: E402
+from g2p_scale import procwatch, servers  # noqa: E402
 
 # The addon's Odoo-free part, without running its __init__ (Odoo models).
 _spec = importlib.util.spec_from_file_location(
@@ -64,6 +65,50 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 class RedemptionBench(Bench):
     MODULES = "g2p_payment_files_redemption"
+    DB_FILTER = False  # one database per server, as device-facing servers run
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(pid):
+    """CPU seconds of ``pid`` and its reaped children (0 when gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(v) for v in fields[11:15]) / _TICK
+
+
+class CpuMeter:
+    """Where a phase's CPU went: this client, the Odoo server, PostgreSQL."""
+
+    def __init__(self, bench):
+        self.server_pid = bench.server.process.pid
+        pidfile = Path(bench.cluster.datadir) / "postmaster.pid"
+        self.pg_pid = int(pidfile.read_text().split()[0])
+
+    def sample(self):
+        tree = procwatch.children_map()
+
+        def tree_cpu(root):
+            return sum(_cpu(p) for p in [root, *procwatch.descendants(root, tree)])
+
+        return {
+            "client": _cpu(os.getpid()),
+            "odoo": tree_cpu(self.server_pid),
+            "postgres": tree_cpu(self.pg_pid),
+        }
+
+    def since(self, before, count):
+        """'CPU per item: ...' from ``before`` to now over ``count`` items."""
+        now = self.sample()
+        parts = [
+            f"{name} {(now[name] - before[name]) * 1000 / max(count, 1):.1f}"
+            for name in ("odoo", "postgres", "client")
+        ]
+        return "CPU ms per request: " + ", ".join(parts)
 
 
 def parse_args(argv=None):
@@ -71,13 +116,30 @@ def parse_args(argv=None):
     p.add_argument("--base", choices=tier.BASES, default="standin")
     p.add_argument("--odoo-src", default=os.environ.get("ODOO_SRC") or None)
     p.add_argument("--openg2p-addons", default=os.environ.get("OPENG2P_ADDONS") or "")
-    p.add_argument("--payments", type=int, default=12_000)
+    p.add_argument(
+        "--payments",
+        type=int,
+        default=0,
+        help="vouchers prepared (default: what the phases below use, plus one)",
+    )
     p.add_argument("--online", type=int, default=1_500, help="vouchers redeemed online")
     p.add_argument("--latency-requests", type=int, default=500)
     p.add_argument("--sync", type=int, default=10_000, help="vouchers synced offline")
+    p.add_argument(
+        "--kill-sync",
+        type=int,
+        default=2_000,
+        help="vouchers synced while the HTTP workers are killed -9, then again",
+    )
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--work-dir", default=str(REPO / ".work" / "bench-redemption"))
     p.add_argument("--keep", action="store_true")
+    p.add_argument(
+        "--db-filter",
+        action="store_true",
+        help="start the server with --db-filter as well as -d (Odoo then lists "
+        "the cluster's databases on every request without a session)",
+    )
     args = p.parse_args(argv)
     # What Bench reads (the cycle benchmark's options, at their defaults).
     args.chunk_size = 500
@@ -89,6 +151,8 @@ def parse_args(argv=None):
     args.limit_memory_hard_mib = servers.LIMITS["memory_hard_mib"]
     args.baseline_payments = args.baseline_probe = args.profile_payments = 0
     args.openg2p_addons = [a for a in args.openg2p_addons.split(",") if a]
+    used = 1 + args.online + args.latency_requests + args.sync + args.kill_sync
+    args.payments = max(args.payments, used)
     return args
 
 
@@ -178,8 +242,79 @@ def keyed_points(bench, program):
     return keys
 
 
+def sync_from_points(url, keys, codes, tag, per_request=500):
+    """Each point syncs its share of ``codes``: (accepted, replays, seconds)."""
+    per_point = (len(codes) + POINTS - 1) // POINTS
+    batches = [
+        [
+            {"code": c, "transaction_id": f"{tag}-{i}-{n}"}
+            for n, c in enumerate(codes[i * per_point : (i + 1) * per_point])
+        ]
+        for i in range(POINTS)
+    ]
+    sync = url + ROOT + "/vouchers/sync"
+    results, seconds = in_threads(
+        POINTS,
+        lambda i: [
+            call("POST", sync, keys[i], {"items": batches[i][s : s + per_request]})
+            for s in range(0, len(batches[i]), per_request)
+        ],
+    )
+    answers = [json.loads(r[1]) for chunk in results for r in chunk if r[0] == 200]
+    accepted = sum(a["accepted"] for a in answers)
+    replays = sum(1 for a in answers for r in a["results"] if r.get("replay"))
+    return accepted, replays, seconds
+
+
+def http_workers(bench):
+    """The server's live HTTP worker pids (as its log names them)."""
+    alive = set(procwatch.descendants(bench.server.process.pid))
+    roles = procwatch.worker_roles(bench.server.log_text())
+    named = {pid for pid, role in roles.items() if role == "WorkerHTTP"}
+    return sorted(alive & named)
+
+
+def kill_mid_sync(bench, url, keys, codes):
+    """Workers killed -9 twice while 20 points sync; then every batch again."""
+    if not codes:
+        return
+    killed = []
+
+    def killer():
+        for _round in range(2):
+            time.sleep(1.0)
+            for pid in http_workers(bench):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                except ProcessLookupError:
+                    pass
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    # Small requests, so that many are in flight when the workers die; a
+    # device resends a request that got no answer (``call`` retries).
+    accepted, _replays, seconds = sync_from_points(url, keys, codes, "kill", 50)
+    thread.join()
+    again, replays, seconds_again = sync_from_points(url, keys, codes, "kill", 50)
+    bench.cr.execute(
+        "SELECT count(*), count(DISTINCT r.payment_id) FROM g2p_voucher_redemption r "
+        "JOIN g2p_payment_file_qrcode q ON q.id = r.voucher_id "
+        "WHERE r.state = 'accepted' AND r.transaction_id LIKE 'kill-%%'"
+    )
+    total, distinct = bench.cr.fetchone()
+    verdict = "exactly once" if total == distinct == len(codes) else "NOT exactly once"
+    print(
+        f"offline sync of {len(codes)} with {len(killed)} HTTP workers killed -9: "
+        f"{accepted} accepted in {seconds:.1f} s; sent again: {again} accepted, "
+        f"{replays} replays in {seconds_again:.1f} s; ledger: {total} accepted for "
+        f"{distinct} payments ({verdict})"
+    )
+
+
 def measure(bench, codes, keys, args):
     url = bench.server.url
+    meter = CpuMeter(bench)
     redeem = url + ROOT + "/vouchers/redeem"
     # 1. One voucher, 50 at once.
     answers, _s = in_threads(
@@ -212,16 +347,20 @@ def measure(bench, codes, keys, args):
             for n, c in enumerate(online[i * per : (i + 1) * per])
         ]
 
+    before = meter.sample()
     results, seconds = in_threads(50, redeem_many)
     flat = [r for chunk in results for r in chunk]
     ok = sum(1 for r in flat if r[0] == 200)
     print(
         f"online, 50 clients: {ok}/{len(flat)} redeemed in {seconds:.1f} s = "
-        f"{ok / seconds:.0f} redemptions/s (goal >= 100)"
+        f"{ok / seconds:.0f} redemptions/s (goal >= 100); "
+        + meter.since(before, len(flat))
     )
-    spare = codes[1 + args.online : 1 + args.online + args.latency_requests]
+    start = 1 + args.online
+    spare = codes[start : start + args.latency_requests]
     per10 = (len(spare) + 9) // 10
-    results, _s = in_threads(
+    before = meter.sample()
+    results, seconds = in_threads(
         10,
         lambda i: [
             call("POST", url + ROOT + "/vouchers/check", keys[i], {"code": c})
@@ -229,43 +368,38 @@ def measure(bench, codes, keys, args):
         ],
     )
     lat = [r[2] * 1000 for chunk in results for r in chunk]
-    results, _s = in_threads(
+    print(
+        f"check, 10 clients: {len(lat) / seconds:.0f} requests/s; "
+        + meter.since(before, len(lat))
+    )
+    before = meter.sample()
+    results, seconds = in_threads(
         10,
         lambda i: [call("GET", url + "/apiv1payment/jwks.json") for _ in range(per10)],
     )
     jwks = [r[2] * 1000 for chunk in results for r in chunk]
+    print(
+        f"JWKS route, 10 clients: {len(jwks) / seconds:.0f} requests/s; "
+        + meter.since(before, len(jwks))
+    )
     print(
         f"latency, 10 clients (check): p50 {statistics.median(lat):.0f} ms, "
         f"p95 {percentile(lat, 0.95):.0f} ms (goal <= 250); JWKS route: p50 "
         f"{statistics.median(jwks):.0f} ms, p95 {percentile(jwks, 0.95):.0f} ms"
     )
     # 3. Offline sync from 20 points, then the same batches again.
-    offline = codes[-args.sync :]
-    per_point = (len(offline) + POINTS - 1) // POINTS
-    batches = [
-        [
-            {"code": c, "transaction_id": f"off-{i}-{n}"}
-            for n, c in enumerate(offline[i * per_point : (i + 1) * per_point])
-        ]
-        for i in range(POINTS)
-    ]
-    sync = url + ROOT + "/vouchers/sync"
+    start += args.latency_requests
+    offline = codes[start : start + args.sync]
     for label in ("first", "again"):
-        results, seconds = in_threads(
-            POINTS,
-            lambda i: [
-                call("POST", sync, keys[i], {"items": batch[s : s + 500]})
-                for batch in [batches[i]]
-                for s in range(0, len(batch), 500)
-            ],
-        )
-        answers = [json.loads(r[1]) for chunk in results for r in chunk if r[0] == 200]
-        accepted = sum(a["accepted"] for a in answers)
-        replays = sum(1 for a in answers for r in a["results"] if r.get("replay"))
+        before = meter.sample()
+        accepted, replays, seconds = sync_from_points(url, keys, offline, "off")
         print(
             f"offline sync ({label}), {POINTS} points: {accepted} accepted, "
-            f"{replays} replays in {seconds:.1f} s (goal <= 60 s)"
+            f"{replays} replays in {seconds:.1f} s (goal <= 60 s); "
+            + meter.since(before, len(offline)).replace("request", "item")
         )
+    start += args.sync
+    kill_mid_sync(bench, url, keys, codes[start : start + args.kill_sync])
     # 4. The status list.
     status, body, seconds = call("GET", url + "/apiv1payment/statuslists/1")
     ms = seconds * 1000
@@ -291,6 +425,7 @@ def measure(bench, codes, keys, args):
 
 def main(argv=None):
     args = parse_args(argv)
+    RedemptionBench.DB_FILTER = args.db_filter
     bench = RedemptionBench(args)
     try:
         bench.install()

@@ -30,6 +30,9 @@ class Bench:
     """The cluster, database, server and program of one benchmark run."""
 
     MODULES = "g2p_payment_files"  # what the database gets (and its dependencies)
+    # A server that serves one database may name it and skip --db-filter:
+    # Odoo then does not list the cluster's databases on every request.
+    DB_FILTER = True
 
     def __init__(self, args):
         self.args = args
@@ -115,7 +118,7 @@ class Bench:
             *self.odoo_args(),
             "-d",
             self.db,
-            f"--db-filter=^{self.db}$",
+            *([f"--db-filter=^{self.db}$"] if self.DB_FILTER else []),
             f"--http-port={port}",
             "--http-interface=127.0.0.1",
             "--without-demo=all",
