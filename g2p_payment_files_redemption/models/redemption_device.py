@@ -80,7 +80,7 @@ class G2PRedemptionDevice(models.Model):
         self.flush_model(["key_id", "key_hash", "active", "point_id"])
         self.env["g2p.redemption.point"].flush_model(["active"])
         self.env.cr.execute(
-            "SELECT d.id, d.key_hash FROM g2p_redemption_device d "
+            "SELECT d.id, d.key_hash, d.point_id FROM g2p_redemption_device d "
             "JOIN g2p_redemption_point p ON p.id = d.point_id "
             "WHERE d.key_id = %s AND d.active AND p.active",
             (key_id,),
@@ -89,5 +89,6 @@ class G2PRedemptionDevice(models.Model):
         if not (row and keys.matches(secret, row[1])):
             return self.browse()
         device = self.browse(row[0])
-        device.fetch(["point_id"])  # not every field (the key hash among them)
+        # Its point as read above, not another query for every field of it.
+        self.env.cache.update(device, self._fields["point_id"], [row[2]])
         return device

@@ -55,15 +55,13 @@ class G2PVoucherRedemptionService(models.AbstractModel):
         """Redeem ``code`` for ``device``; the answer (or RedemptionRefused)."""
         transaction_id = self._transaction_id(transaction_id)
         digest = keys.request_digest(code, transaction_id)
-        replay = self._replay(device, transaction_id, digest)
-        if replay:
+        found, met = self._scan(device, code, transaction_id)
+        if met:
+            replay = self._replayed(met, transaction_id, digest)
             return self.env["g2p.voucher.redemption"]._answer(replay, replay=True)
-        found = self._find_voucher(device, code)
-        # The row lock makes concurrent redemptions of one payment take turns.
-        self.env.cr.execute(
-            "SELECT id FROM g2p_payment WHERE id = %s FOR UPDATE", (found.payment.id,)
-        )
-        met = self._ledger_met(device, transaction_id, found.payment)
+        found = self._judge(device, code, found)
+        # Locked first: concurrent redemptions of one payment take turns.
+        met = self._ledger_met(device, transaction_id, found.payment, lock=True)
         if met and met.mine:
             replay = self._replayed(met, transaction_id, digest)
             return self.env["g2p.voucher.redemption"]._answer(replay, replay=True)
@@ -103,7 +101,7 @@ class G2PVoucherRedemptionService(models.AbstractModel):
                     "transaction_id": transaction_id,
                     "request_digest": digest,
                     "amount": found.amount,
-                    "currency_id": payment.currency_id.id,
+                    "currency_id": self._currency(payment).id,
                     "redeemed_at": when or now,
                     "mode": mode,
                     "synced_at": now if mode == const.MODE_OFFLINE else False,
@@ -113,20 +111,54 @@ class G2PVoucherRedemptionService(models.AbstractModel):
             )
         )
         if state == const.REDEMPTION_ACCEPTED:
-            payment.sudo().with_context(**quiet).write(
-                {
-                    "status": PAYMENT_PAID,
-                    "status_is_final": True,
-                    "status_datetime": now,
-                    "amount_paid": found.amount,
-                    "payment_datetime": when or now,
-                    "state": PAYMENT_RECONCILED,
-                }
-            )
+            self._pay(payment, when or now, now)
             self.env["g2p.entitlement"].sudo().browse(
                 found.entitlement_id
             ).with_context(**quiet).write({"state": ENTITLEMENT_REDEEMED})
         return redemption
+
+    def _pay(self, payment, paid_at, now):
+        """The payment is paid: its issued amount, now, reconciled.
+
+        One UPDATE in SQL, then what depends on these fields is told, as the
+        ORM's write would: through the ORM this write costs a tenth of a
+        redemption (the currency is fetched to round an amount that is
+        already rounded).  No officer's write: the payment guards let server
+        code set these fields anyway.
+        """
+        names = [
+            "status",
+            "status_is_final",
+            "status_datetime",
+            "amount_paid",
+            "payment_datetime",
+            "state",
+        ]
+        payment.flush_recordset()
+        self.env.cr.execute(
+            "UPDATE g2p_payment SET status = %s, status_is_final = TRUE, "
+            "status_datetime = %s, amount_paid = amount_issued, "
+            "payment_datetime = %s, state = %s, write_uid = %s, write_date = %s "
+            "WHERE id = %s",
+            (PAYMENT_PAID, now, paid_at, PAYMENT_RECONCILED)
+            + (self.env.uid, now, payment.id),
+        )
+        payment.invalidate_recordset([*names, "write_uid", "write_date"])
+        payment.modified(names)
+
+    @staticmethod
+    def _currency(payment):
+        """The payment's currency, fetching only the fields on the way to it.
+
+        A related field on the real base (its journal's currency): reading it
+        plainly would fetch every field of the payment and of the journal.
+        """
+        record, field = payment, payment._fields["currency_id"]
+        path = "currency_id" if field.store or not field.related else field.related
+        for name in path.split(".") if isinstance(path, str) else path:
+            record.fetch([name])
+            record = record[name]
+        return record
 
     def _transaction_id(self, transaction_id):
         transaction_id = (transaction_id or "").strip()
@@ -163,11 +195,6 @@ class G2PVoucherRedemptionService(models.AbstractModel):
         return min(when, now)
 
     # ------------------------------------------------------------ helpers
-    def _replay(self, device, transaction_id, digest):
-        """The device's earlier redemption of this transaction id, or None."""
-        met = self._ledger_met(device, transaction_id)
-        return self._replayed(met, transaction_id, digest) if met else None
-
     @staticmethod
     def _replayed(met, transaction_id, digest):
         if met.digest != digest:
@@ -198,11 +225,13 @@ class G2PVoucherRedemptionService(models.AbstractModel):
         )
 
     def _find_voucher(self, device, code, at=None, offline=False):
-        """The voucher ``code`` is (a ``Found``), payable at ``device``'s point.
+        """The voucher ``code`` is (a ``Found``), payable at ``device``'s point."""
+        found, _met = self._scan(device, code)
+        return self._judge(device, code, found, at=at, offline=offline)
 
-        ``at``: when it was paid (offline: expiry is judged then); ``offline``:
-        a cancelled voucher already paid out is a dispute, not a refusal.
-        """
+    def _scan(self, device, code, transaction_id=None):
+        """(``Found`` or None, the device's earlier redemption of
+        ``transaction_id`` or None) for a scanned code; refused if malformed."""
         code = (code or "").strip()
         if not code or len(code) > const.MAX_CODE_LENGTH:
             raise RedemptionRefused(
@@ -213,9 +242,16 @@ class G2PVoucherRedemptionService(models.AbstractModel):
                     max=const.MAX_CODE_LENGTH,
                 ),
             )
-        found = self._lookup_voucher(device, code)
+        return self._lookup_voucher(device, code, transaction_id)
+
+    def _judge(self, device, code, found, at=None, offline=False):
+        """``found`` if payable at ``device``'s point, else RedemptionRefused.
+
+        ``at``: when it was paid (offline: expiry is judged then); ``offline``:
+        a cancelled voucher already paid out is a dispute, not a refusal.
+        """
         if not found:
-            if verify.looks_like_jwt(code):
+            if verify.looks_like_jwt((code or "").strip()):
                 raise RedemptionRefused(
                     const.ERR_FORGED,
                     404,

@@ -57,14 +57,12 @@ class G2PVoucherRedemptionSync(models.AbstractModel):
         transaction_id = self._transaction_id(transaction_id)
         when = self._device_time(redeemed_at)
         digest = keys.request_digest(code, transaction_id)
-        earlier = self._replay(device, transaction_id, digest)
-        if earlier:
-            return self._item_result(earlier, replay=True)
-        found = self._find_voucher(device, code, at=when, offline=True)
-        self.env.cr.execute(
-            "SELECT id FROM g2p_payment WHERE id = %s FOR UPDATE", (found.payment.id,)
-        )
-        met = self._ledger_met(device, transaction_id, found.payment)
+        found, met = self._scan(device, code, transaction_id)
+        if met:
+            replay = self._replayed(met, transaction_id, digest)
+            return self._item_result(replay, replay=True)
+        found = self._judge(device, code, found, at=when, offline=True)
+        met = self._ledger_met(device, transaction_id, found.payment, lock=True)
         if met and met.mine:
             replay = self._replayed(met, transaction_id, digest)
             return self._item_result(replay, replay=True)
