@@ -44,7 +44,8 @@ class G2PPaymentFileQRCode(models.Model):
             if config.image_format == const.IMAGE_FORMAT_SVG:
                 draw, to_uri = codes.qr_svg, codes.svg_data_uri
             else:
-                draw, to_uri = codes.qr_png, codes.png_data_uri
+                # Exact 1-bit image in the PDF (vouchers/lossless.py).
+                draw, to_uri = codes.qr_png_uri, str
                 box_size = min(box_size, const.QR_PNG_MAX_BOX_SIZE)
             return to_uri(
                 draw(

@@ -58,19 +58,21 @@ class TestPreparePayments(FilePaymentCase):
             )
             self.assertEqual(decoded.header["kid"], kid)
             self.assertEqual(decoded.claims, claims)
-            # QR codes are PNGs by default (fast in wkhtmltopdf), barcodes SVG.
+            # QR codes are small 1-bit PNGs in an SVG by default (the PDF keeps
+            # them exact, vouchers/lossless.py), barcodes SVG.
             self.assertTrue(
-                codes["jwt"].content_htmlsafe.startswith("data:image/png;base64,")
+                codes["jwt"].content_htmlsafe.startswith("data:image/svg+xml;base64,")
             )
-            png = base64.b64decode(codes["jwt"].content_base64)
-            self.assertTrue(png.startswith(b"\x89PNG"))
+            wrapper = base64.b64decode(codes["jwt"].content_base64)
+            self.assertIn(b'data-g2p="1bit"', wrapper)
+            self.assertIn(b"data:image/png;base64,iVBORw0KGgo", wrapper)
             svg = base64.b64decode(codes["ref"].content_base64)
             self.assertIn(b"<svg", svg)
         codes["jwt"].qrcode_config_id.image_format = "svg"
         codes["jwt"].invalidate_recordset()
-        self.assertTrue(
-            codes["jwt"].content_htmlsafe.startswith("data:image/svg+xml;base64,")
-        )
+        vector = base64.b64decode(codes["jwt"].content_base64)
+        self.assertIn(b"<path", vector)
+        self.assertNotIn(b"data-g2p", vector)
 
     def test_prepare_renders_per_batch_or_per_payment_as_the_tag_says(self):
         batch_config = self.env["g2p.payment.file.config"].create(

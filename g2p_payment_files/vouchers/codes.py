@@ -9,7 +9,7 @@ from qrcode import base as qr_base
 from qrcode import constants as qr_constants
 from qrcode import util as qr_util
 
-from . import const
+from . import const, lossless
 from .code128 import (  # noqa: F401 (part of this module's interface)
     _code128_svg_reference,
     code128_modules,
@@ -318,6 +318,40 @@ def qr_png(
     return _qr_image(
         matrix_png, data, version, error_correction, box_size, border, mask_pattern
     )
+
+
+# Pixels per module of the image a voucher's PDF stores: a 150 dpi rendering
+# then maps about one stored pixel to one printed pixel (zbar reads it), and
+# wkhtmltopdf's JPEG encoding of it stays cheap.
+SOURCE_PX_PER_MODULE = 2
+
+
+def qr_png_uri(
+    data: str,
+    *,
+    version: int | None = None,
+    error_correction: str = "M",
+    box_size: int = 4,
+    border: int = 4,
+    mask_pattern: int | None = const.QR_DEFAULT_MASK_PATTERN,
+) -> str:
+    """A QR code for a voucher page: a small 1-bit PNG in an
+    SVG of ``box_size`` px per module (see ``lossless``: the PDF then keeps it
+    exact, not as a JPEG)."""
+    box_size, border = int(box_size), int(border)
+    if box_size < 1 or border < 0:
+        raise RenderError("the QR box size must be >= 1 and the border >= 0")
+    matrix = qr_matrix(
+        data,
+        version=version,
+        error_correction=error_correction,
+        mask_pattern=mask_pattern,
+    )
+    png = matrix_png(matrix, box_size=SOURCE_PX_PER_MODULE, border=border)
+    modules = len(matrix) + 2 * border
+    pixels = modules * SOURCE_PX_PER_MODULE
+    side = modules * box_size
+    return svg_data_uri(lossless.wrap_png(png, side, side, (pixels, pixels)))
 
 
 def png_data_uri(png: bytes) -> str:

@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 
+from . import lossless
 from .errors import RenderError
 
 # pypdf is the maintained name; Odoo 17 ships PyPDF2 2.12 (Python 3.11+) or
@@ -125,7 +126,23 @@ def html_to_pdf(html: str, options: dict | None = None) -> bytes:
     """One HTML document to PDF bytes."""
     if not isinstance(html, str) or not html.strip():
         raise RenderError("cannot render an empty HTML document to PDF")
-    return _run(html, options)
+    return _compact(_run(html, options), lossless.bitmaps_in_html(html))
+
+
+def _compact(data: bytes, bitmaps) -> bytes:
+    """One rendered document with its 1-bit images exact and its fonts trimmed."""
+    reader = PdfReader(io.BytesIO(data))
+    pages = list(reader.pages)
+    changed = lossless.trim_fonts(pages) + lossless.restore_bitmaps(pages, bitmaps)
+    if not changed:
+        return data
+    writer = PdfWriter()
+    add_page = getattr(writer, "add_page", None) or writer.addPage
+    for page in pages:
+        add_page(page)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
 
 
 def _split_html(html: str):
@@ -177,8 +194,11 @@ def _marker_index(annotation):
     return None
 
 
-def _split_pdf(data: bytes, count: int):
-    """Split a combined PDF at the marker links; None when they are not found."""
+def _split_pdf(data: bytes, count: int, bitmaps=None):
+    """Split a combined PDF at the marker links; None when they are not found.
+
+    ``bitmaps``: per document, its 1-bit images (``lossless.bitmaps_in_html``).
+    """
     reader = PdfReader(io.BytesIO(data))
     starts = []
     for page_number, page in enumerate(reader.pages):
@@ -204,12 +224,17 @@ def _split_pdf(data: bytes, count: int):
     if any(b <= a for a, b in zip(pages, pages[1:], strict=False)):
         return None
     bounds = pages + [len(reader.pages)]
+    all_pages = list(reader.pages)
+    # Fonts are shared by every document of the run: trimmed once.
+    lossless.trim_fonts(all_pages)
     outputs = []
     for index in range(count):
+        own = all_pages[bounds[index] : bounds[index + 1]]
+        lossless.restore_bitmaps(own, bitmaps[index] if bitmaps else None)
         writer = PdfWriter()
         add_page = getattr(writer, "add_page", None) or writer.addPage
-        for page_number in range(bounds[index], bounds[index + 1]):
-            add_page(reader.pages[page_number])
+        for page in own:
+            add_page(page)
         buffer = io.BytesIO()
         writer.write(buffer)
         outputs.append(buffer.getvalue())
@@ -244,17 +269,22 @@ def htmls_to_pdfs(
     for shell, members in groups.items():
         for offset in range(0, len(members), max_per_run):
             chunk = members[offset : offset + max_per_run]
+            bitmaps = [lossless.bitmaps_in_html(body) for _pos, body in chunk]
             if len(chunk) == 1:
-                results[chunk[0][0]] = _run(htmls[chunk[0][0]], options)
+                position = chunk[0][0]
+                results[position] = _compact(_run(htmls[position], options), bitmaps[0])
                 continue
             combined = _combine(shell, [body for _pos, body in chunk])
-            pdfs = _split_pdf(_run(combined, options, len(chunk)), len(chunk))
+            pdfs = _split_pdf(_run(combined, options, len(chunk)), len(chunk), bitmaps)
             if pdfs is None:
                 _logger.warning(
                     "could not split a %d-document PDF; rendering them one by one",
                     len(chunk),
                 )
-                pdfs = [_run(htmls[pos], options) for pos, _body in chunk]
+                pdfs = [
+                    _compact(_run(htmls[pos], options), bits)
+                    for (pos, _body), bits in zip(chunk, bitmaps, strict=True)
+                ]
             for (position, _body), pdf in zip(chunk, pdfs, strict=True):
                 results[position] = pdf
     return results

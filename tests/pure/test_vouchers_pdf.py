@@ -124,7 +124,7 @@ def test_large_batches_are_chunked(count_runs):
 def test_unsplittable_output_falls_back_to_one_process_per_document(
     monkeypatch, count_runs
 ):
-    monkeypatch.setattr(pdf, "_split_pdf", lambda data, count: None)
+    monkeypatch.setattr(pdf, "_split_pdf", lambda data, count, bitmaps=None: None)
     pdfs = pdf.htmls_to_pdfs([voucher(0, 2), voucher(1, 1)])
     assert len(count_runs) == 3
     assert [page_count(p) for p in pdfs] == [2, 1]

@@ -1,0 +1,185 @@
+"""1-bit images (QR codes) kept exact and small through wkhtmltopdf.
+
+wkhtmltopdf's PDF engine stores every raster image as an RGB JPEG: a QR code
+drawn at 4 px per module costs ~3 ms of JPEG encoding and ~50 KB per voucher,
+blurred edges included.  So a QR code goes into the HTML at 1 px per module,
+wrapped in an SVG that gives it the size the template saw before (the SVG
+stretches it, the PDF keeps the small source), and after wkhtmltopdf each
+JPEG that is such an image is replaced by the exact 1-bit original: a few
+hundred bytes, no interpolation, sharp at any print resolution.
+
+A JPEG is replaced only by a 1-bit image of the same document with the same
+size whose pixels it matches (JPEG noise aside); any other image is left as
+it is.  The embedded fonts' ``name`` tables, most of a font subset's bytes
+(DejaVu carries its licence text three times), are cut to the names a PDF
+font needs, copyright notice included, with fontTools when it is installed.
+"""
+
+import base64
+import io
+import logging
+import re
+import zlib
+
+from PIL import Image
+
+try:  # optional: without it the fonts stay as wkhtmltopdf wrote them
+    from fontTools.ttLib import TTFont
+except ImportError:  # pragma: no cover - depends on the environment
+    TTFont = None
+
+try:
+    from pypdf.generic import BooleanObject, NameObject, NumberObject
+except ImportError:  # pragma: no cover - Odoo's PyPDF2 instead
+    from PyPDF2.generic import BooleanObject, NameObject, NumberObject
+
+_logger = logging.getLogger(__name__)
+# Qt writes font timestamps fontTools finds "very low"; they are left as they are.
+logging.getLogger("fontTools.ttLib.tables._h_e_a_d").setLevel(logging.ERROR)
+
+# The ``data-g2p`` attribute marks wrappers this module made.
+_WRAPPER = (
+    '<svg xmlns="http://www.w3.org/2000/svg" '
+    'xmlns:xlink="http://www.w3.org/1999/xlink" data-g2p="1bit" '
+    'width="%(w)d" height="%(h)d" viewBox="0 0 %(sw)d %(sh)d">'
+    '<image width="%(sw)d" height="%(sh)d" preserveAspectRatio="none" '
+    'xlink:href="data:image/png;base64,%(png)s"/></svg>'
+)
+_SVG_URI_RE = re.compile(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)")
+_PNG_IN_SVG_RE = re.compile(rb'data-g2p="1bit".*?data:image/png;base64,([^"]+)"')
+# A decoded JPEG pixel reads as black below this level, as white from it.
+_THRESHOLD = bytes(0 if level < 128 else 255 for level in range(256))
+# Name records a PDF font keeps: copyright, family, style, id, full name,
+# version and PostScript name (the subsetters' usual choice).
+_FONT_NAME_IDS = frozenset(range(7))
+
+
+def wrap_png(png: bytes, width: int, height: int, source=None) -> str:
+    """SVG of ``width`` x ``height`` px showing the 1-bit ``png`` stretched
+    (``source``: its size in pixels, when the caller knows it)."""
+    if source is None:
+        with Image.open(io.BytesIO(png)) as image:
+            source = image.size
+    source_w, source_h = source
+    return _WRAPPER % {
+        "w": width,
+        "h": height,
+        "sw": source_w,
+        "sh": source_h,
+        "png": base64.b64encode(png).decode("ascii"),
+    }
+
+
+def bitmaps_in_html(html: str):
+    """The 1-bit images wrapped in ``html``: ``{(width, height): [bytes]}``,
+    one byte per pixel (0 black, 255 white)."""
+    found = {}
+    for match in _SVG_URI_RE.finditer(html):
+        try:
+            svg = base64.b64decode(match.group(1))
+        except ValueError:
+            continue
+        inner = _PNG_IN_SVG_RE.search(svg)
+        if not inner:
+            continue
+        with Image.open(io.BytesIO(base64.b64decode(inner.group(1)))) as image:
+            if image.mode != "1":
+                continue
+            pixels = image.convert("L").tobytes()
+            found.setdefault(image.size, []).append(pixels)
+    return found
+
+
+def _resolve(obj):
+    getter = getattr(obj, "get_object", None) or getattr(obj, "getObject", None)
+    return getter() if getter else obj
+
+
+def _set_stream(stream, raw: bytes, **entries):
+    """Give a PDF stream object new (Flate-compressed) content and entries."""
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    for key in ("/DecodeParms", "/SMask"):
+        if key in stream:
+            del stream[key]
+    for key, value in entries.items():
+        stream[NameObject("/" + key)] = value
+    stream._data = zlib.compress(raw, 9)  # pylint: disable=protected-access
+
+
+def restore_bitmaps(pages, bitmaps) -> int:
+    """Replace the JPEGs of ``pages`` that are images of ``bitmaps`` (as
+    ``bitmaps_in_html`` gives them) by the exact 1-bit images; how many."""
+    if not bitmaps:
+        return 0
+    done = 0
+    for page in pages:
+        resources = _resolve(page.get("/Resources") or {})
+        for ref in (_resolve(resources.get("/XObject")) or {}).values():
+            image = _resolve(ref)
+            kind = (image.get("/Subtype"), image.get("/Filter"))
+            if kind != ("/Image", "/DCTDecode"):
+                continue
+            candidates = bitmaps.get((image.get("/Width"), image.get("/Height")))
+            if not candidates:
+                continue
+            data = image._data  # pylint: disable=protected-access
+            with Image.open(io.BytesIO(data)) as jpeg:
+                seen = jpeg.convert("L").tobytes().translate(_THRESHOLD)
+            for pixels in candidates:
+                if seen == pixels:
+                    size = (int(image["/Width"]), int(image["/Height"]))
+                    packed = Image.frombytes("L", size, pixels).convert("1").tobytes()
+                    _set_stream(
+                        image,
+                        packed,
+                        ColorSpace=NameObject("/DeviceGray"),
+                        BitsPerComponent=NumberObject(1),
+                        Interpolate=BooleanObject(False),
+                    )
+                    done += 1
+                    break
+    return done
+
+
+def trim_fonts(pages) -> int:
+    """Cut the ``name`` table of each TrueType font of ``pages`` to the names a
+    PDF font needs (each font once); how many fonts were cut."""
+    if TTFont is None:
+        return 0
+    done, seen = 0, set()
+    for page in pages:
+        resources = _resolve(page.get("/Resources") or {})
+        for ref in (_resolve(resources.get("/Font")) or {}).values():
+            font = _resolve(ref)
+            descendants = font.get("/DescendantFonts")
+            if descendants:
+                font = _resolve(_resolve(descendants)[0])
+            descriptor = _resolve(font.get("/FontDescriptor") or {})
+            stream = descriptor.get("/FontFile2")
+            if stream is None or id(_resolve(stream)) in seen:
+                continue
+            stream = _resolve(stream)
+            seen.add(id(stream))
+            try:
+                trimmed = _trimmed_font(stream.get_data())
+            except Exception as exc:  # noqa: BLE001 - a font we cannot read stays
+                _logger.debug("font left as it is: %s", exc)
+                continue
+            if trimmed:
+                _set_stream(stream, trimmed, Length1=NumberObject(len(trimmed)))
+                done += 1
+    return done
+
+
+def _trimmed_font(raw: bytes):
+    font = TTFont(io.BytesIO(raw), recalcBBoxes=False, recalcTimestamp=False)
+    if "name" not in font:
+        return None
+    table = font["name"]
+    kept = [n for n in table.names if n.nameID in _FONT_NAME_IDS and n.platformID == 3]
+    if not kept or len(kept) == len(table.names):
+        return None
+    table.names = kept
+    out = io.BytesIO()
+    font.save(out, reorderTables=False)
+    return out.getvalue()
