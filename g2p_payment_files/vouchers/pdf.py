@@ -20,6 +20,7 @@ import subprocess
 
 from . import lossless
 from .errors import RenderError
+from .lossless import pikepdf
 
 # pypdf is the maintained name; Odoo 17 ships PyPDF2 2.12 (Python 3.11+) or
 # 1.26 (Python <= 3.10).  The few calls used here exist in all three.
@@ -131,18 +132,62 @@ def html_to_pdf(html: str, options: dict | None = None) -> bytes:
 
 def _compact(data: bytes, bitmaps) -> bytes:
     """One rendered document with its 1-bit images exact and its fonts trimmed."""
-    reader = PdfReader(io.BytesIO(data))
-    pages = list(reader.pages)
-    changed = lossless.trim_fonts(pages) + lossless.restore_bitmaps(pages, bitmaps)
-    if not changed:
+    if pikepdf is None:
         return data
-    writer = PdfWriter()
-    add_page = getattr(writer, "add_page", None) or writer.addPage
-    for page in pages:
-        add_page(page)
+    document = pikepdf.open(io.BytesIO(data))
+    pages = list(document.pages)
+    if not lossless.trim_fonts(pages) + lossless.restore_bitmaps(pages, bitmaps):
+        return data
     buffer = io.BytesIO()
-    writer.write(buffer)
+    document.save(buffer)
     return buffer.getvalue()
+
+
+def _qpdf_marker_index(annotation):
+    action = annotation.get("/A")
+    uri = str(action.get("/URI", "")) if action is not None else ""
+    if uri.startswith(_MARKER_URI):
+        tail = uri[len(_MARKER_URI) :]
+        return int(tail) if tail.isdigit() else None
+    return None
+
+
+def _split_qpdf(data: bytes, count: int, bitmaps):
+    """``_split_pdf`` with qpdf: the markers removed, each document's 1-bit
+    images put back exactly, the run's fonts trimmed once."""
+    source = pikepdf.open(io.BytesIO(data))
+    pages = list(source.pages)
+    starts = []
+    for number, page in enumerate(pages):
+        annots = page.obj.get("/Annots")
+        if annots is None:
+            continue
+        kept = []
+        for annotation in annots:
+            index = _qpdf_marker_index(annotation)
+            if index is None:
+                kept.append(annotation)
+            elif not starts or starts[-1][1] != index:
+                starts.append((number, index))
+        if len(kept) != len(annots):
+            if kept:
+                page.obj.Annots = pikepdf.Array(kept)
+            else:
+                del page.obj["/Annots"]
+    bounds = _bounds(starts, count, len(pages))
+    if bounds is None:
+        return None
+    lossless.trim_fonts(pages)
+    outputs = []
+    for index in range(count):
+        own = pages[bounds[index] : bounds[index + 1]]
+        lossless.restore_bitmaps(own, bitmaps[index] if bitmaps else None)
+        document = pikepdf.new()
+        document.pages.extend(own)
+        buffer = io.BytesIO()
+        document.save(buffer)
+        outputs.append(buffer.getvalue())
+    return outputs
 
 
 def _split_html(html: str):
@@ -194,11 +239,26 @@ def _marker_index(annotation):
     return None
 
 
+def _bounds(starts, count, page_total):
+    """First page of each document and the page total, from the markers
+    found ((page, document index) in page order); None if they do not fit."""
+    pages = [start for start, _index in starts]
+    if [index for _start, index in starts] != list(range(count)) or pages[:1] != [0]:
+        return None
+    if any(b <= a for a, b in zip(pages, pages[1:], strict=False)):
+        return None
+    return pages + [page_total]
+
+
 def _split_pdf(data: bytes, count: int, bitmaps=None):
     """Split a combined PDF at the marker links; None when they are not found.
 
-    ``bitmaps``: per document, its 1-bit images (``lossless.bitmaps_in_html``).
+    ``bitmaps``: per document, its 1-bit images (``lossless.bitmaps_in_html``),
+    put back exactly with the fonts trimmed when pikepdf is installed (pypdf,
+    the fallback, only splits).
     """
+    if pikepdf is not None:
+        return _split_qpdf(data, count, bitmaps)
     reader = PdfReader(io.BytesIO(data))
     starts = []
     for page_number, page in enumerate(reader.pages):
@@ -218,19 +278,13 @@ def _split_pdf(data: bytes, count: int, bitmaps=None):
                 page[NameObject("/Annots")] = ArrayObject(kept)
             else:
                 del page[NameObject("/Annots")]
-    pages = [start for start, _index in starts]
-    if [index for _start, index in starts] != list(range(count)) or pages[:1] != [0]:
+    bounds = _bounds(starts, count, len(reader.pages))
+    if bounds is None:
         return None
-    if any(b <= a for a, b in zip(pages, pages[1:], strict=False)):
-        return None
-    bounds = pages + [len(reader.pages)]
     all_pages = list(reader.pages)
-    # Fonts are shared by every document of the run: trimmed once.
-    lossless.trim_fonts(all_pages)
     outputs = []
     for index in range(count):
         own = all_pages[bounds[index] : bounds[index + 1]]
-        lossless.restore_bitmaps(own, bitmaps[index] if bitmaps else None)
         writer = PdfWriter()
         add_page = getattr(writer, "add_page", None) or writer.addPage
         for page in own:

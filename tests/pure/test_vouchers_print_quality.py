@@ -82,17 +82,39 @@ def test_demo_voucher_codes_scan_at_150_and_300_dpi_from_a_small_file(tmp_path, 
         assert len(data) <= 20_000, len(data)
 
 
-def test_a_jpeg_that_is_not_the_documents_bitmap_is_left_alone(tmp_path):
-    own = codes.qr_png_uri("G2P:OWN")
-    other = lossless.bitmaps_in_html(demo_page(codes.qr_png_uri("G2P:OTHER"), "R1"))
-    html = demo_page(own, "R1")
-    [data] = pdf.htmls_to_pdfs([html, html.replace("G2P", "X")], OPTIONS)[:1]
-    # Rendered again with the wrong bitmaps: the JPEG stays (only bigger).
-    raw = pdf._run(html, OPTIONS)  # noqa: SLF001 - the unprocessed render
-    reader = PdfReader(io.BytesIO(raw))
-    assert lossless.restore_bitmaps(reader.pages, other) == 0
-    assert lossless.restore_bitmaps(reader.pages, lossless.bitmaps_in_html(html)) == 1
-    assert scanned(data, 150, tmp_path) >= {("QRCODE", "G2P:OWN")}
+@pytest.mark.skipif(lossless.pikepdf is None, reason="pikepdf is not installed")
+def test_images_of_the_same_size_are_told_apart_by_their_pixels(tmp_path):
+    one, two = codes.qr_png_uri("G2P:ONE"), codes.qr_png_uri("G2P:TWO")
+    # The same size as the QR codes, but a plain PNG (no wrapper): not ours.
+    plain = codes.png_data_uri(codes.qr_png("G2P:PLAIN", box_size=2))
+    html = demo_page(one, "REF-00000001").replace(
+        "<td>Signed", f'<td><img src="{two}"/><img src="{plain}"/>Signed'
+    )
+    raw = pdf._run(html, OPTIONS)  # noqa: SLF001 - the render before the swap
+    document = lossless.pikepdf.open(io.BytesIO(raw))
+    assert lossless.restore_bitmaps(document.pages, lossless.bitmaps_in_html(html)) == 2
+    filters = sorted(
+        str(x.Filter) for x in document.pages[0].Resources.XObject.values()
+    )
+    assert filters == ["/DCTDecode", "/FlateDecode", "/FlateDecode"]
+    data = pdf.htmls_to_pdfs([html, html.replace("REF", "FER")], OPTIONS)[0]
+    found = {text for kind, text in scanned(data, 300, tmp_path) if kind == "QRCODE"}
+    assert found == {"G2P:ONE", "G2P:TWO", "G2P:PLAIN"}
+
+
+def test_without_pikepdf_vouchers_are_split_by_pypdf_as_before(monkeypatch, tmp_path):
+    monkeypatch.setattr(pdf, "pikepdf", None)
+    refs = [f"REF-{n:08d}" for n in range(2)]
+    htmls = [demo_page(codes.qr_png_uri(f"G2P:{n}"), ref) for n, ref in enumerate(refs)]
+    pdfs = pdf.htmls_to_pdfs(htmls, OPTIONS)
+    for n, data in enumerate(pdfs):
+        assert scanned(data, 300, tmp_path) == {
+            ("QRCODE", f"G2P:{n}"),
+            ("CODE128", refs[n]),
+        }
+        resources = PdfReader(io.BytesIO(data)).pages[0]["/Resources"]
+        [image] = [x.get_object() for x in resources["/XObject"].values()]
+        assert image["/Filter"] == "/DCTDecode"
 
 
 @pytest.mark.skipif(lossless.TTFont is None, reason="fontTools is not installed")
