@@ -28,11 +28,10 @@ try:  # optional: without it the fonts stay as wkhtmltopdf wrote them
 except ImportError:  # pragma: no cover - depends on the environment
     TTFont = None
 
-try:  # qpdf: splits a run ~4x faster than pypdf, and edits streams in place
-    import pikepdf
+try:  # the streams are pikepdf objects (split_qpdf.py)
     from pikepdf import Name
 except ImportError:  # pragma: no cover - depends on the environment
-    pikepdf = Name = None
+    Name = None
 
 _logger = logging.getLogger(__name__)
 # Qt writes font timestamps fontTools finds "very low"; they are left as they are.

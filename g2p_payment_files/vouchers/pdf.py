@@ -18,9 +18,9 @@ import re
 import shutil
 import subprocess
 
-from . import lossless
+from . import lossless, split_qpdf
 from .errors import RenderError
-from .lossless import pikepdf
+from .split_qpdf import pikepdf
 
 # pypdf is the maintained name; Odoo 17 ships PyPDF2 2.12 (Python 3.11+) or
 # 1.26 (Python <= 3.10).  The few calls used here exist in all three.
@@ -127,67 +127,7 @@ def html_to_pdf(html: str, options: dict | None = None) -> bytes:
     """One HTML document to PDF bytes."""
     if not isinstance(html, str) or not html.strip():
         raise RenderError("cannot render an empty HTML document to PDF")
-    return _compact(_run(html, options), lossless.bitmaps_in_html(html))
-
-
-def _compact(data: bytes, bitmaps) -> bytes:
-    """One rendered document with its 1-bit images exact and its fonts trimmed."""
-    if pikepdf is None:
-        return data
-    document = pikepdf.open(io.BytesIO(data))
-    pages = list(document.pages)
-    if not lossless.trim_fonts(pages) + lossless.restore_bitmaps(pages, bitmaps):
-        return data
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
-
-
-def _qpdf_marker_index(annotation):
-    action = annotation.get("/A")
-    uri = str(action.get("/URI", "")) if action is not None else ""
-    if uri.startswith(_MARKER_URI):
-        tail = uri[len(_MARKER_URI) :]
-        return int(tail) if tail.isdigit() else None
-    return None
-
-
-def _split_qpdf(data: bytes, count: int, bitmaps):
-    """``_split_pdf`` with qpdf: the markers removed, each document's 1-bit
-    images put back exactly, the run's fonts trimmed once."""
-    source = pikepdf.open(io.BytesIO(data))
-    pages = list(source.pages)
-    starts = []
-    for number, page in enumerate(pages):
-        annots = page.obj.get("/Annots")
-        if annots is None:
-            continue
-        kept = []
-        for annotation in annots:
-            index = _qpdf_marker_index(annotation)
-            if index is None:
-                kept.append(annotation)
-            elif not starts or starts[-1][1] != index:
-                starts.append((number, index))
-        if len(kept) != len(annots):
-            if kept:
-                page.obj.Annots = pikepdf.Array(kept)
-            else:
-                del page.obj["/Annots"]
-    bounds = _bounds(starts, count, len(pages))
-    if bounds is None:
-        return None
-    lossless.trim_fonts(pages)
-    outputs = []
-    for index in range(count):
-        own = pages[bounds[index] : bounds[index + 1]]
-        lossless.restore_bitmaps(own, bitmaps[index] if bitmaps else None)
-        document = pikepdf.new()
-        document.pages.extend(own)
-        buffer = io.BytesIO()
-        document.save(buffer)
-        outputs.append(buffer.getvalue())
-    return outputs
+    return split_qpdf.compact(_run(html, options), lossless.bitmaps_in_html(html))
 
 
 def _split_html(html: str):
@@ -258,7 +198,7 @@ def _split_pdf(data: bytes, count: int, bitmaps=None):
     the fallback, only splits).
     """
     if pikepdf is not None:
-        return _split_qpdf(data, count, bitmaps)
+        return split_qpdf.split(data, count, bitmaps, _MARKER_URI, _bounds)
     reader = PdfReader(io.BytesIO(data))
     starts = []
     for page_number, page in enumerate(reader.pages):
@@ -326,7 +266,9 @@ def htmls_to_pdfs(
             bitmaps = [lossless.bitmaps_in_html(body) for _pos, body in chunk]
             if len(chunk) == 1:
                 position = chunk[0][0]
-                results[position] = _compact(_run(htmls[position], options), bitmaps[0])
+                results[position] = split_qpdf.compact(
+                    _run(htmls[position], options), bitmaps[0]
+                )
                 continue
             combined = _combine(shell, [body for _pos, body in chunk])
             pdfs = _split_pdf(_run(combined, options, len(chunk)), len(chunk), bitmaps)
@@ -336,7 +278,7 @@ def htmls_to_pdfs(
                     len(chunk),
                 )
                 pdfs = [
-                    _compact(_run(htmls[pos], options), bits)
+                    split_qpdf.compact(_run(htmls[pos], options), bits)
                     for (pos, _body), bits in zip(chunk, bitmaps, strict=True)
                 ]
             for (position, _body), pdf in zip(chunk, pdfs, strict=True):

@@ -29,7 +29,7 @@ Met = namedtuple("Met", "record mine digest")
 
 
 class G2PVoucherRedemptionSql(models.AbstractModel):
-    _inherit = "g2p.voucher.redemption.service"
+    _inherit = "g2p.voucher.redemption.service"  # pylint: disable=consider-merging-classes-inherited
 
     @api.model
     def _lookup_voucher(self, device, code, transaction_id=None):

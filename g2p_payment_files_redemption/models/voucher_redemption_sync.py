@@ -14,7 +14,7 @@ from .voucher_redemption_service import PAYMENT_FAILED, RedemptionRefused
 
 
 class G2PVoucherRedemptionSync(models.AbstractModel):
-    _inherit = "g2p.voucher.redemption.service"
+    _inherit = "g2p.voucher.redemption.service"  # pylint: disable=consider-merging-classes-inherited
 
     @api.model
     def _sync(self, device, items):

@@ -2,7 +2,8 @@
 
 ``bucket_times(stats)`` splits the profile's total time into render (QWeb and
 inline templates), sign (python-jose / pycose / cryptography), QR + barcode
-drawing, PDF (waiting for wkhtmltopdf), split (pypdf), storage (storage
+drawing, PDF (waiting for wkhtmltopdf), split (qpdf or pypdf, and the
+lossless touch), storage (storage
 backend, storage.file, attachments), ORM/SQL, and the rest.
 
 Each function's OWN time goes to the bucket its file belongs to. A function
@@ -27,7 +28,7 @@ BUCKETS = (
     "sign",
     "QR + barcode",
     "PDF (wkhtmltopdf)",
-    "split (pypdf)",
+    "split (qpdf/pypdf)",
     "storage",
     "ORM/SQL",
     "rest",
@@ -62,7 +63,17 @@ RULES = (
             "/payment_file_qrcode.py",
         ),
     ),
-    ("split (pypdf)", ("/pypdf/", "/PyPDF2/")),
+    (
+        "split (qpdf/pypdf)",
+        (
+            "/pikepdf/",
+            "/pypdf/",
+            "/PyPDF2/",
+            "/fontTools/",
+            "/vouchers/split_qpdf.py",
+            "/vouchers/lossless.py",
+        ),
+    ),
     ("PDF (wkhtmltopdf)", ("/vouchers/pdf.py", "/subprocess.py", "/selectors.py")),
     (
         "storage",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from g2p_payment_files.vouchers import codes, lossless, pdf
+from g2p_payment_files.vouchers import codes, lossless, pdf, split_qpdf
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("wkhtmltopdf") and shutil.which("pdftoppm")),
@@ -82,7 +82,7 @@ def test_demo_voucher_codes_scan_at_150_and_300_dpi_from_a_small_file(tmp_path, 
         assert len(data) <= 20_000, len(data)
 
 
-@pytest.mark.skipif(lossless.pikepdf is None, reason="pikepdf is not installed")
+@pytest.mark.skipif(split_qpdf.pikepdf is None, reason="pikepdf is not installed")
 def test_images_of_the_same_size_are_told_apart_by_their_pixels(tmp_path):
     one, two = codes.qr_png_uri("G2P:ONE"), codes.qr_png_uri("G2P:TWO")
     # The same size as the QR codes, but a plain PNG (no wrapper): not ours.
@@ -91,7 +91,7 @@ def test_images_of_the_same_size_are_told_apart_by_their_pixels(tmp_path):
         "<td>Signed", f'<td><img src="{two}"/><img src="{plain}"/>Signed'
     )
     raw = pdf._run(html, OPTIONS)  # noqa: SLF001 - the render before the swap
-    document = lossless.pikepdf.open(io.BytesIO(raw))
+    document = split_qpdf.pikepdf.open(io.BytesIO(raw))
     assert lossless.restore_bitmaps(document.pages, lossless.bitmaps_in_html(html)) == 2
     filters = sorted(
         str(x.Filter) for x in document.pages[0].Resources.XObject.values()
