@@ -347,11 +347,11 @@ def qr_png_uri(
         error_correction=error_correction,
         mask_pattern=mask_pattern,
     )
-    png = matrix_png(matrix, box_size=SOURCE_PX_PER_MODULE, border=border)
-    modules = len(matrix) + 2 * border
-    pixels = modules * SOURCE_PX_PER_MODULE
-    side = modules * box_size
-    return svg_data_uri(lossless.wrap_png(png, side, side, (pixels, pixels)))
+    png, source, packed = matrix_png(
+        matrix, box_size=SOURCE_PX_PER_MODULE, border=border, bits=True
+    )
+    side = (len(matrix) + 2 * border) * box_size
+    return svg_data_uri(lossless.wrap_png(png, side, side, source, packed))
 
 
 def png_data_uri(png: bytes) -> str:

@@ -49,24 +49,33 @@ _SVG_URI_RE = re.compile(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)")
 _PNG_IN_SVG_RE = re.compile(rb'data-g2p="1bit".*?data:image/png;base64,([^"]+)"')
 # A decoded JPEG pixel reads as black below this level, as white from it.
 _THRESHOLD = [0 if level < 128 else 255 for level in range(256)]
+# What this process wrapped lately: base64 PNG -> (size, packed pixels).
+_KNOWN = {}
+_KNOWN_MAX = 2048
 # Name records a PDF font keeps: copyright, family, style, id, full name,
 # version and PostScript name (the subsetters' usual choice).
 _FONT_NAME_IDS = frozenset(range(7))
 
 
-def wrap_png(png: bytes, width: int, height: int, source=None) -> str:
+def wrap_png(png: bytes, width: int, height: int, source=None, packed=None) -> str:
     """SVG of ``width`` x ``height`` px showing the 1-bit ``png`` stretched
-    (``source``: its size in pixels, when the caller knows it)."""
+    (``source``: its size in pixels and ``packed`` its pixels as
+    ``bitmaps_in_html`` gives them, when the caller knows them: the HTML is
+    then not decoded again for them)."""
     if source is None:
         with Image.open(io.BytesIO(png)) as image:
             source = image.size
-    source_w, source_h = source
+    encoded = base64.b64encode(png).decode("ascii")
+    if packed is not None:
+        if len(_KNOWN) >= _KNOWN_MAX:
+            _KNOWN.clear()
+        _KNOWN[encoded.encode("ascii")] = (tuple(source), packed)
     return _WRAPPER % {
         "w": width,
         "h": height,
-        "sw": source_w,
-        "sh": source_h,
-        "png": base64.b64encode(png).decode("ascii"),
+        "sw": source[0],
+        "sh": source[1],
+        "png": encoded,
     }
 
 
@@ -81,6 +90,10 @@ def bitmaps_in_html(html: str):
             continue
         inner = _PNG_IN_SVG_RE.search(svg)
         if not inner:
+            continue
+        known = _KNOWN.get(inner.group(1))
+        if known:
+            found.setdefault(known[0], []).append(known[1])
             continue
         with Image.open(io.BytesIO(base64.b64decode(inner.group(1)))) as image:
             if image.mode != "1":

@@ -12,9 +12,10 @@ from PIL import Image
 _DARK_TO_PIXEL = bytes.maketrans(b"\x00\x01", b"\xff\x00")
 
 
-def matrix_png(matrix, *, box_size: int = 10, border: int = 4) -> bytes:
+def matrix_png(matrix, *, box_size: int = 10, border: int = 4, bits=False):
     """PNG bytes: ``box_size`` pixels per module, ``border`` light modules
-    around, dark modules black; 1 bit per pixel."""
+    around, dark modules black; 1 bit per pixel.  With ``bits``: (PNG bytes,
+    (width, height), its rows packed 8 pixels a byte, 1 = white)."""
     modules = len(matrix)
     pixels = b"".join(bytes(row).translate(_DARK_TO_PIXEL) for row in matrix)
     symbol = Image.frombytes("L", (modules, modules), pixels)
@@ -31,4 +32,6 @@ def matrix_png(matrix, *, box_size: int = 10, border: int = 4) -> bytes:
     # The PNG only travels inside the voucher's HTML to wkhtmltopdf, which
     # re-encodes it: fast deflate saves ~0.3 ms per voucher for ~500 bytes.
     image.save(buffer, "PNG", compress_level=1)
+    if bits:
+        return buffer.getvalue(), image.size, image.tobytes()
     return buffer.getvalue()
