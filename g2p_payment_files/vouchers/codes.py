@@ -338,15 +338,12 @@ def qr_png_uri(
     """A QR code for a voucher page: a small 1-bit PNG in an
     SVG of ``box_size`` px per module (see ``lossless``: the PDF then keeps it
     exact, not as a JPEG)."""
-    box_size, border = int(box_size), int(border)
-    if box_size < 1 or border < 0:
-        raise RenderError("the QR box size must be >= 1 and the border >= 0")
-    matrix = qr_matrix(
-        data,
-        version=version,
-        error_correction=error_correction,
-        mask_pattern=mask_pattern,
+    return _qr_image(
+        _wrapped_uri, data, version, error_correction, box_size, border, mask_pattern
     )
+
+
+def _wrapped_uri(matrix, *, box_size: int, border: int) -> str:
     png, source, packed = matrix_png(
         matrix, box_size=SOURCE_PX_PER_MODULE, border=border, bits=True
     )
